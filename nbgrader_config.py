@@ -1,0 +1,39 @@
+"""nbgrader configuration of the course "Deep Learning in der Biomedizintechnik"."""
+
+c = get_config()  # noqa: F821 - provided by nbgrader
+
+c.CourseDirectory.course_id = "dl-bmt"
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+# Only notebooks live in source/<assignment>/; nothing else may be shipped to students.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".grading", "*.keras", "*.db",
+]  # fmt: skip
+
+# Execution timeouts. c.Execute.timeout wins over c.ExecutePreprocessor.timeout, so both
+# are set to the same value; SandboxedExecute reads it as its per-cell limit.
+c.Execute.timeout = 600
+c.ExecutePreprocessor.timeout = 600
+c.SandboxedExecute.wall_timeout = 1800
+
+# German stubs for the released notebooks.
+c.ClearSolutions.code_stub = {"python": "# IHR CODE HIER\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "IHRE ANTWORT HIER"
+
+# Hidden test code only records answers in the sandbox; the graders in graders/ judge
+# them in a separate process and their scores go into the gradebook.
+c.Autograde.autograde_preprocessors = [
+    "dlbmt.nbgrader_plugins.SandboxedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "dlbmt.nbgrader_plugins.SaveGraderScores",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+# Stock feedback would show the hidden test code (nbgrader #1363): remove it first.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

@@ -1,0 +1,266 @@
+"""The answer store: a submission's recorded answers as plain data on disk.
+
+Layout: ``<store>/<task_id>/<name>.<ext>``, one file per answer, where the
+extension says the kind:
+
+``.json``         numbers, strings, booleans, lists and dicts of those
+``.npy``          numeric numpy arrays (never object arrays)
+``.csv``          pandas DataFrames, with their dtypes in ``<name>.dtypes.json``
+``.keras``        Keras models in Keras 3 format
+``.error.json``   the answer could not be recorded; holds the reason
+
+The writer runs in the student's kernel (see ``dlbmt.recording``). The reader
+runs in the graders' process and trusts nothing: no pickle, npy without
+pickle, size limits, no symbolic links, Keras in safe mode.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MAX_FILE_BYTES = 50 * 1024 * 1024  # generous for a small Keras model; far below memory limits
+KINDS = (".json", ".npy", ".csv", ".keras")
+
+
+class MissingAnswer(Exception):
+    """An answer was not recorded or could not be read safely. The message is German."""
+
+
+def check_name(name: str, what: str = "Name") -> str:
+    if not NAME_PATTERN.match(name):
+        raise ValueError(f"{what} {name!r} must be lower-case letters, digits and underscores.")
+    return name
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert numpy scalars and nested containers to plain JSON types, or raise TypeError."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    raise TypeError(type(value).__name__)
+
+
+def write_answer(task_dir: Path, name: str, value: Any) -> Path:
+    """Write one answer in the safest format that holds it (kernel side)."""
+    check_name(name)
+    task_dir.mkdir(parents=True, exist_ok=True)
+    for old in task_dir.glob(f"{name}.*"):
+        old.unlink()
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pd = None
+    if pd is not None and isinstance(value, pd.DataFrame):
+        target = task_dir / f"{name}.csv"
+        value.to_csv(target, index=True)
+        dtypes = {str(col): str(dtype) for col, dtype in value.dtypes.items()}
+        payload = {"dtypes": dtypes, "index_name": value.index.name}
+        (task_dir / f"{name}.dtypes.json").write_text(json.dumps(payload), encoding="utf-8")
+        return target
+    if _is_keras_model(value):
+        target = task_dir / f"{name}.keras"
+        value.save(target)
+        return target
+    if isinstance(value, np.ndarray) or _is_tensor(value):
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"array of dtype {array.dtype}")
+        target = task_dir / f"{name}.npy"
+        np.save(target, array, allow_pickle=False)
+        return target
+    target = task_dir / f"{name}.json"
+    target.write_text(json.dumps({"value": _jsonable(value)}, allow_nan=True), encoding="utf-8")
+    return target
+
+
+def write_error(task_dir: Path, name: str, reason: str) -> Path:
+    check_name(name)
+    task_dir.mkdir(parents=True, exist_ok=True)
+    for old in task_dir.glob(f"{name}.*"):
+        old.unlink()
+    target = task_dir / f"{name}.error.json"
+    target.write_text(json.dumps({"error": reason[:500]}), encoding="utf-8")
+    return target
+
+
+def _is_keras_model(value: Any) -> bool:
+    module = type(value).__module__
+    return module.startswith(("keras", "tf_keras")) and hasattr(value, "save")
+
+
+def _is_tensor(value: Any) -> bool:
+    return type(value).__module__.startswith("tensorflow") and hasattr(value, "numpy")
+
+
+class TaskAnswers:
+    """Read-only, safe access to the recorded answers of one task (grader side)."""
+
+    def __init__(self, root: Path, task_id: str):
+        self.task_id = check_name(task_id, "Task id")
+        self.root = root
+        self.folder = root / task_id
+
+    def _safe_file(self, path: Path) -> Path | None:
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            raise MissingAnswer(
+                f"Die Antwort {path.name} in Aufgabe {self.task_id} ist keine normale Datei "
+                "und wird nicht gelesen."
+            )
+        if info.st_size > MAX_FILE_BYTES:
+            raise MissingAnswer(f"Die Antwort {path.name} in Aufgabe {self.task_id} ist zu groß.")
+        return path
+
+    def _check_folder(self) -> None:
+        for folder in (self.root, self.folder):
+            if folder.is_symlink():
+                raise MissingAnswer(
+                    f"Der Antwortordner von Aufgabe {self.task_id} ist ein symbolischer Link "
+                    "und wird nicht gelesen."
+                )
+
+    def names(self) -> list[str]:
+        if not self.folder.is_dir():
+            return []
+        names = set()
+        for path in self.folder.iterdir():
+            name = path.name.split(".", 1)[0]
+            if NAME_PATTERN.match(name):
+                names.add(name)
+        return sorted(names)
+
+    def __contains__(self, name: str) -> bool:
+        try:
+            self.get(name)
+        except MissingAnswer:
+            return False
+        return True
+
+    def get(self, name: str) -> Any:
+        """The recorded value, or MissingAnswer with a German explanation."""
+        check_name(name)
+        self._check_folder()
+        error_file = self._safe_file(self.folder / f"{name}.error.json")
+        if error_file is not None:
+            reason = _read_json(error_file).get("error", "unbekannter Fehler")
+            raise MissingAnswer(
+                f"`{name}` konnte in Aufgabe {self.task_id} nicht aufgezeichnet werden: {reason}"
+            )
+        for extension in KINDS:
+            path = self._safe_file(self.folder / f"{name}{extension}")
+            if path is not None:
+                return _READERS[extension](path)
+        raise MissingAnswer(
+            f"Für Aufgabe {self.task_id} wurde `{name}` nicht aufgezeichnet. "
+            "Wurden alle Zellen der Aufgabe ausgeführt und die Variable definiert?"
+        )
+
+    def model_config(self, name: str) -> dict:
+        """The architecture of a recorded Keras model, read as data from its config.json."""
+        import zipfile
+
+        self._check_folder()
+        path = self._safe_file(self.folder / f"{name}.keras")
+        if path is None:
+            raise MissingAnswer(f"Für Aufgabe {self.task_id} wurde kein Modell `{name}` gespeichert.")
+        try:
+            with zipfile.ZipFile(path) as archive:
+                info = archive.getinfo("config.json")
+                if info.file_size > MAX_FILE_BYTES:
+                    raise MissingAnswer(f"Die Modellbeschreibung `{name}` ist zu groß.")
+                return json.loads(archive.read(info))
+        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError):
+            raise MissingAnswer(
+                f"Das Modell `{name}` in Aufgabe {self.task_id} ist keine gültige Keras-Datei."
+            ) from None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise MissingAnswer(f"{path.name} ist kein gültiges JSON.") from None
+
+
+def _read_value_json(path: Path) -> Any:
+    payload = _read_json(path)
+    if not isinstance(payload, dict) or "value" not in payload:
+        raise MissingAnswer(f"{path.name} hat nicht das erwartete Format.")
+    return payload["value"]
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        raise MissingAnswer(
+            f"{path.name} ist kein gültiges numerisches Array und wird nicht gelesen."
+        ) from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
+        raise MissingAnswer(f"{path.name} enthält kein numerisches Array.")
+    return array
+
+
+def _read_csv(path: Path):
+    import pandas as pd
+
+    meta_path = path.with_name(path.name.removesuffix(".csv") + ".dtypes.json")
+    meta = _read_json(meta_path) if meta_path.is_file() and not meta_path.is_symlink() else {}
+    try:
+        frame = pd.read_csv(path, index_col=0, keep_default_na=False, na_values=[""])
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
+        raise MissingAnswer(f"{path.name} ist keine lesbare CSV-Tabelle.") from None
+    for column, dtype in meta.get("dtypes", {}).items():
+        if column in frame.columns and dtype in _SAFE_DTYPES:
+            try:
+                frame[column] = frame[column].astype(dtype)
+            except (ValueError, TypeError):
+                pass  # the grader compares dtypes and will report the difference
+    frame.index.name = meta.get("index_name")
+    return frame
+
+
+_SAFE_DTYPES = {"float64", "float32", "int64", "int32", "bool", "object", "string", "category"}
+
+
+def _read_keras(path: Path):
+    import keras
+
+    try:
+        return keras.models.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:  # noqa: BLE001 - any failure means: refuse this model
+        raise MissingAnswer(
+            f"Das Modell {path.name} konnte nicht sicher geladen werden "
+            f"({type(error).__name__}). Nur Standard-Keras-Schichten sind erlaubt."
+        ) from None
+
+
+_READERS = {".json": _read_value_json, ".npy": _read_npy, ".csv": _read_csv, ".keras": _read_keras}
+
+
+class AnswerStore:
+    """All recorded answers of one notebook run."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def task(self, task_id: str) -> TaskAnswers:
+        return TaskAnswers(self.root, task_id)

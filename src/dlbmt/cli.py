@@ -1,0 +1,179 @@
+"""``dlbmt``: the instructor's command-line tool for the course.
+
+Every command works on the course folder that holds the working directory and
+keeps plain ``nbgrader`` commands working on the same folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dlbmt.course import Course
+from dlbmt.errors import CourseError
+
+
+def _nbgrader(course: Course, *args: str, quiet: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    # nbgrader creates the gradebook with alembic, which must be on PATH.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    command = [sys.executable, "-m", "nbgrader", *args]
+    if quiet:
+        command.append("--log-level=WARN")
+    return subprocess.run(command, cwd=course.root, env=env, capture_output=True, text=True)
+
+
+def _require_ok(completed: subprocess.CompletedProcess, what: str) -> None:
+    if completed.returncode != 0:
+        tail = (completed.stdout + completed.stderr).strip().splitlines()[-15:]
+        raise CourseError(f"{what} failed:\n" + "\n".join(tail))
+
+
+def _assignments(course: Course, names: list[str]) -> list[str]:
+    return [course.check_assignment(n) for n in names] if names else course.assignments()
+
+
+def cmd_release(course: Course, args) -> None:
+    for assignment in _assignments(course, args.assignments):
+        completed = _nbgrader(course, "generate_assignment", assignment, "--force")
+        _require_ok(completed, f"Releasing {assignment}")
+        print(f"released {assignment} -> release/{assignment}/")
+
+
+def cmd_key(course: Course, args) -> None:
+    from dlbmt.keys import build_key
+
+    for assignment in _assignments(course, args.assignments):
+        for notebook in course.source_notebooks(assignment):
+            build_key(course, assignment, notebook.stem)
+            print(f"recorded the answer key of {assignment}/{notebook.name}")
+
+
+def cmd_autograde(course: Course, args) -> None:
+    assignment = course.check_assignment(args.assignment)
+    students = args.student or course.students(assignment)
+    if not students:
+        raise CourseError(
+            f"No submissions for {assignment} in {course.submitted}. Collect them first "
+            f"(submitted/<student>/{assignment}/<notebook>.ipynb)."
+        )
+    from dlbmt.keys import ensure_key
+
+    for notebook in course.source_notebooks(assignment):
+        ensure_key(course, assignment, notebook.stem)
+    failed = []
+    for student in students:
+        completed = _nbgrader(course, "autograde", assignment, "--student", student, "--force")
+        status = "graded" if completed.returncode == 0 else "FAILED"
+        print(f"{status:>7}  {student}")
+        if completed.returncode != 0:
+            failed.append((student, completed))
+    for student, completed in failed:
+        tail = (completed.stdout + completed.stderr).strip().splitlines()[-6:]
+        print(f"\n{student}: autograding failed:\n  " + "\n  ".join(tail), file=sys.stderr)
+    if failed:
+        raise CourseError(f"{len(failed)} of {len(students)} submissions could not be graded.")
+
+
+def cmd_feedback(course: Course, args) -> None:
+    assignment = course.check_assignment(args.assignment)
+    _require_ok(_nbgrader(course, "generate_feedback", assignment, "--force"), "Feedback")
+    print(f"feedback written to feedback/<student>/{assignment}/")
+
+
+def cmd_export(course: Course, args) -> None:
+    _require_ok(_nbgrader(course, "export", "--to", args.to), "Export")
+    print(f"grades exported to {args.to}")
+
+
+def cmd_report(course: Course, args) -> None:
+    from dlbmt.report import score_table
+
+    print(score_table(course, args.assignment))
+
+
+def cmd_data(course: Course, args) -> None:
+    from dlbmt import manifest
+
+    if args.action == "build":
+        built = manifest.build_files(course.data, only=args.only)
+        manifest.write_manifest(course.data)
+        print(f"built {len(built)} files; manifest written")
+    elif args.action == "manifest":
+        print(f"wrote {manifest.write_manifest(course.data)}")
+    else:
+        problems = manifest.verify(course.data)
+        for problem in problems:
+            print(problem)
+        if problems:
+            raise CourseError(f"{len(problems)} data files do not match the manifest.")
+        print("all data files match the manifest")
+
+
+def cmd_train(course: Course, args) -> None:
+    import importlib
+    import json
+
+    from dlbmt.recipes import RECIPES
+
+    if args.recipe not in RECIPES:
+        raise CourseError(f"Unknown recipe {args.recipe!r}. Known: {', '.join(RECIPES)}.")
+    record = importlib.import_module(f"dlbmt.recipes.{args.recipe}").train(course.data)
+    print(json.dumps(record, indent=1, ensure_ascii=False))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dlbmt", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="generate release/ from source/ (nbgrader)")
+    p.add_argument("assignments", nargs="*", help="default: all assignments")
+    p.set_defaults(run=cmd_release)
+
+    p = sub.add_parser("key", help="record the answer key from the source notebooks")
+    p.add_argument("assignments", nargs="*")
+    p.set_defaults(run=cmd_key)
+
+    p = sub.add_parser("autograde", help="grade submitted/<student>/ASSIGNMENT in the sandbox")
+    p.add_argument("assignment")
+    p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.set_defaults(run=cmd_autograde)
+
+    p = sub.add_parser("feedback", help="write feedback HTML without hidden tests")
+    p.add_argument("assignment")
+    p.set_defaults(run=cmd_feedback)
+
+    p = sub.add_parser("export", help="export the grades as CSV (nbgrader export)")
+    p.add_argument("--to", default="grades.csv")
+    p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("report", help="print the score table per student and task")
+    p.add_argument("assignment", nargs="?")
+    p.set_defaults(run=cmd_report)
+
+    p = sub.add_parser("data", help="build or verify data/ and its manifest")
+    p.add_argument("action", choices=["build", "verify", "manifest"])
+    p.add_argument("--only", help="only files whose path starts with this")
+    p.set_defaults(run=cmd_data)
+
+    p = sub.add_parser("train", help="train a model that a notebook loads")
+    p.add_argument("recipe")
+    p.set_defaults(run=cmd_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(Course.find(), args)
+    except CourseError as error:
+        print(f"dlbmt: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The course folder and the places in it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from dlbmt.errors import CourseError
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> Course:
+        """The course whose folder holds ``start`` (default: the working directory)."""
+        here = (start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / "nbgrader_config.py").is_file() and (folder / "source").is_dir():
+                return cls(folder)
+        raise CourseError(
+            f"No course folder found at or above {here}: it needs nbgrader_config.py and "
+            "source/. Run the command inside the course folder."
+        )
+
+    @property
+    def source(self) -> Path:
+        return self.root / "source"
+
+    @property
+    def release(self) -> Path:
+        return self.root / "release"
+
+    @property
+    def submitted(self) -> Path:
+        return self.root / "submitted"
+
+    @property
+    def autograded(self) -> Path:
+        return self.root / "autograded"
+
+    @property
+    def graders(self) -> Path:
+        return self.root / "graders"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def state(self) -> Path:
+        """Instructor-only grading state: answer keys and recorded answers. Ignored by git."""
+        return self.root / ".grading"
+
+    def assignments(self) -> list[str]:
+        if not self.source.is_dir():
+            return []
+        return sorted(p.name for p in self.source.iterdir() if p.is_dir() and not p.name[0] in "._")
+
+    def check_assignment(self, assignment: str) -> str:
+        if assignment not in self.assignments():
+            known = ", ".join(self.assignments()) or "none"
+            raise CourseError(
+                f"There is no assignment {assignment!r} in {self.source}. Known: {known}."
+            )
+        return assignment
+
+    def source_notebooks(self, assignment: str) -> list[Path]:
+        return sorted((self.source / assignment).glob("*.ipynb"))
+
+    def key_dir(self, assignment: str, notebook: str) -> Path:
+        return self.state / "key" / assignment / notebook
+
+    def answers_dir(self, assignment: str, student: str, notebook: str) -> Path:
+        return self.state / "answers" / assignment / student / notebook
+
+    def students(self, assignment: str) -> list[str]:
+        if not self.submitted.is_dir():
+            return []
+        return sorted(
+            p.name for p in self.submitted.iterdir() if (p / assignment).is_dir()
+        )
+
+
+def file_digest(*paths: Path) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            if file.is_file() and "__pycache__" not in file.parts:
+                digest.update(str(file.relative_to(path.parent)).encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()

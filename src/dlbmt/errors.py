@@ -1,0 +1,9 @@
+"""The one exception type that the package raises for its users."""
+
+
+class CourseError(Exception):
+    """A problem that a student or instructor can fix.
+
+    The message is a sentence that names the file, cell or task and says what
+    to do. The command-line tool prints it without a traceback.
+    """

@@ -1,0 +1,168 @@
+"""Execute a notebook in the sandbox and collect what it did (trusted side)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from dlbmt.recording import ANSWER_DIR_VARIABLE
+from dlbmt.sandbox import Limits, apply_limits, bubblewrap, sandbox_prefix, warn_unsandboxed
+from dlbmt.settings import DATA_DIR_VARIABLE
+
+MAX_REPORT_BYTES = 64 * 1024**2
+
+
+@dataclass
+class ExecutionResult:
+    notebook: nbformat.NotebookNode
+    events: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    sandboxed: bool = False
+    finished: bool = False
+
+
+def kernel_environment(answer_dir: Path, data_dir: Path, home: Path) -> dict[str, str]:
+    """The kernel's environment: nothing from the grader's but what it needs."""
+    keep = ("PATH", "LANG", "LC_ALL", "DLBMT_SMOKE", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.update(
+        {
+            ANSWER_DIR_VARIABLE: str(answer_dir),
+            DATA_DIR_VARIABLE: str(data_dir),
+            "HOME": str(home),
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": str(home / ".matplotlib"),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "JUPYTER_PLATFORM_DIRS": "1",
+        }
+    )
+    threads = os.environ.get("DLBMT_THREADS")
+    if threads:
+        env.update({"OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads,
+                    "TF_NUM_INTEROP_THREADS": "1"})  # fmt: skip
+    return env
+
+
+def execute_notebook(
+    notebook: nbformat.NotebookNode,
+    *,
+    answer_dir: Path,
+    data_dir: Path,
+    limits: Limits = Limits(),
+    sandbox: bool = True,
+) -> ExecutionResult:
+    """Run ``notebook`` in a private working folder; answers land in ``answer_dir``."""
+    answer_dir.mkdir(parents=True, exist_ok=True)
+    notebook = nbformat.from_dict(json.loads(json.dumps(notebook)))
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    use_bwrap = sandbox and bubblewrap() is not None
+    if sandbox and not use_bwrap:
+        warn_unsandboxed()
+    with tempfile.TemporaryDirectory(prefix="dlbmt-run-") as scratch:
+        workdir = Path(scratch) / "work"
+        home = Path(scratch) / "home"
+        workdir.mkdir()
+        home.mkdir()
+        path = workdir / "notebook.ipynb"
+        nbformat.write(notebook, path)
+        read_end, write_end = os.pipe()
+        runner = [sys.executable, "-m", "dlbmt.kernel_runner", str(path),
+                  "--result-fd", str(write_end),
+                  "--cell-timeout", str(limits.cell_seconds),
+                  "--output-limit", str(limits.output_bytes)]  # fmt: skip
+        if use_bwrap:
+            command = sandbox_prefix(
+                workdir=workdir, answer_dir=answer_dir, data_dir=data_dir
+            ) + ["--setenv", "HOME", str(home), "--bind", str(home), str(home)] + runner
+        else:
+            command = runner
+        started = time.monotonic()
+        process = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env=kernel_environment(answer_dir, data_dir, home),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(write_end,),
+            start_new_session=True,
+            preexec_fn=lambda: apply_limits(limits),
+        )
+        os.close(write_end)
+        lines: list[dict] = []
+        reader = threading.Thread(target=_read_lines, args=(read_end, lines), daemon=True)
+        reader.start()
+        events: list[dict] = []
+        try:
+            process.wait(timeout=limits.wall_seconds)
+        except subprocess.TimeoutExpired:
+            events.append({"limit": "wall_time", "seconds": limits.wall_seconds})
+        finally:
+            _kill_group(process)
+        reader.join(timeout=10)
+        seconds = time.monotonic() - started
+    finished = any(line.get("done") for line in lines)
+    _merge_outputs(notebook, lines, events)
+    if not finished and not events:
+        events.append({"limit": "runner_stopped", "returncode": process.returncode})
+    return ExecutionResult(notebook, events, seconds, use_bwrap, finished)
+
+
+def _read_lines(fd: int, lines: list[dict]) -> None:
+    total = 0
+    with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as stream:
+        for raw in stream:
+            total += len(raw)
+            if total > MAX_REPORT_BYTES:
+                break
+            try:
+                lines.append(json.loads(raw))
+            except json.JSONDecodeError:
+                continue
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+
+
+def _merge_outputs(notebook, lines: list[dict], events: list[dict]) -> None:
+    for line in lines:
+        index = line.get("index")
+        if not isinstance(index, int) or not 0 <= index < len(notebook.cells):
+            continue
+        cell = notebook.cells[index]
+        if cell.cell_type != "code":
+            continue
+        try:
+            cell.outputs = [nbformat.from_dict(o) for o in line.get("outputs", [])]
+            nbformat.validate(nbformat.v4.new_notebook(cells=[cell]))
+        except Exception:  # noqa: BLE001 - malformed output from the sandbox is dropped
+            cell.outputs = []
+        status = line.get("status")
+        if status in {"timeout", "kernel_died"} or line.get("truncated"):
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            limit = {"timeout": "cell_time", "kernel_died": "kernel_died"}.get(status, "output_size")
+            events.append({"limit": limit, "cell": index, "grade_id": grade_id})
+
+
+def copy_tree(source: Path, target: Path) -> None:
+    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)

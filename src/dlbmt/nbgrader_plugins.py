@@ -1,0 +1,104 @@
+"""nbgrader preprocessors that replace in-kernel judging with recording plus hidden graders.
+
+``nbgrader_config.py`` puts ``SandboxedExecute`` in place of nbgrader's
+``Execute`` and ``SaveGraderScores`` in place of ``SaveAutoGrades``, so that
+both ``dlbmt autograde`` and a plain ``nbgrader autograde`` grade this way:
+
+1. the submission runs in the sandbox; hidden test code only records answers;
+2. the graders (pytest, separate process) score the answers against the key;
+3. the scores go into nbgrader's gradebook for the matching grade cells, and
+   each test cell's output is replaced by a German feedback text.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbgrader import utils
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
+from traitlets import Bool, Int
+
+from dlbmt.course import Course
+from dlbmt.execution import execute_notebook
+from dlbmt.feedback import limit_messages, task_feedback_output
+from dlbmt.grading import run_graders
+from dlbmt.keys import ensure_key
+from dlbmt.sandbox import Limits
+
+
+def _course(preprocessor) -> Course:
+    return Course(Path(CourseDirectory(config=preprocessor.config).root))
+
+
+class SandboxedExecute(NbGraderPreprocessor):
+    """Execute the notebook in the sandbox, recording answers into the grading state."""
+
+    wall_timeout = Int(1800, help="Seconds for the whole notebook.").tag(config=True)
+    memory_limit = Int(8 * 1024**3, help="Bytes of address space for the kernel.").tag(config=True)
+    max_processes = Int(256, help="Processes the kernel may start.").tag(config=True)
+    output_limit = Int(1_000_000, help="Bytes of output kept per cell.").tag(config=True)
+    sandbox = Bool(True, help="Use bubblewrap when it is installed.").tag(config=True)
+
+    def _cell_timeout(self) -> int:
+        # nbgrader's own setting: c.Execute.timeout wins over c.ExecutePreprocessor.timeout.
+        for section in ("Execute", "ExecutePreprocessor"):
+            value = self.config.get(section, {}).get("timeout")
+            if isinstance(value, int) and value > 0:
+                return value
+        return 600
+
+    def preprocess(self, nb, resources):
+        course = _course(self)
+        info = resources["nbgrader"]
+        answers = course.answers_dir(info["assignment"], info["student"], info["notebook"])
+        if answers.exists():
+            shutil.rmtree(answers)
+        limits = Limits(
+            wall_seconds=self.wall_timeout,
+            cell_seconds=self._cell_timeout(),
+            memory_bytes=self.memory_limit,
+            max_processes=self.max_processes,
+            output_bytes=self.output_limit,
+        )
+        result = execute_notebook(
+            nb, answer_dir=answers, data_dir=course.data, limits=limits, sandbox=self.sandbox
+        )
+        self.log.info("Executed %s in %.1f s", info["notebook"], result.seconds)
+        resources["dlbmt"] = {"answers": str(answers), "events": result.events,
+                              "seconds": result.seconds}  # fmt: skip
+        return result.notebook, resources
+
+
+class SaveGraderScores(SaveAutoGrades):
+    """Score autograded test cells with the hidden graders instead of cell errors."""
+
+    def preprocess(self, nb, resources):
+        course = _course(self)
+        info = resources["nbgrader"]
+        key = ensure_key(course, info["assignment"], info["notebook"])
+        answers = Path(resources["dlbmt"]["answers"])
+        self._results = run_graders(course, info["assignment"], answers, key)
+        self._events = resources["dlbmt"]["events"]
+        resources["dlbmt"]["results"] = {k: vars(v) for k, v in self._results.items()}
+        return super().preprocess(nb, resources)
+
+    def _add_score(self, cell, resources) -> None:
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        if not utils.is_solution(cell) and cell.cell_type == "code":
+            result = self._results.get(grade_id)
+            points = float(cell.metadata["nbgrader"].get("points", 0))
+            score = 0.0 if result is None else min(result.score, points)
+            cell.outputs = [task_feedback_output(grade_id, score, points, result,
+                                                 limit_messages(self._events, grade_id))]  # fmt: skip
+            nbformat.validate(nbformat.v4.new_notebook(cells=[cell]))
+            grade = self.gradebook.find_grade(
+                grade_id, self.notebook_id, self.assignment_id, self.student_id
+            )
+            grade.auto_score = score
+            grade.needs_manual_grade = grade.manual_score is not None
+            self.gradebook.db.commit()
+            return
+        super()._add_score(cell, resources)

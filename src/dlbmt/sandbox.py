@@ -1,0 +1,104 @@
+"""The sandbox around a submission's kernel: bubblewrap where available, limits always.
+
+Inside the sandbox the kernel sees the system and Python installation read-only,
+the course data read-only, a private copy of its own submission and a private
+folder for its answers. It has no network and its own process namespace, so
+every process it starts dies with it. It cannot see ``source/``, ``graders/``,
+the answer key, the gradebook or other students.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one notebook run."""
+
+    wall_seconds: int = 1800
+    cell_seconds: int = 600
+    memory_bytes: int = 8 * 1024**3
+    max_processes: int = 256
+    output_bytes: int = 1_000_000
+    file_bytes: int = 256 * 1024**2
+
+
+class SandboxWarning(UserWarning):
+    pass
+
+
+def bubblewrap() -> str | None:
+    return shutil.which("bwrap")
+
+
+def _python_roots() -> list[Path]:
+    import dlbmt
+
+    roots = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
+    # An editable install imports dlbmt from the course's src/ folder.
+    roots.add(Path(dlbmt.__file__).resolve().parents[1])
+    for entry in sys.path:
+        if entry.endswith("site-packages"):
+            roots.add(Path(entry))
+    return sorted(roots)
+
+
+def sandbox_prefix(*, workdir: Path, answer_dir: Path, data_dir: Path) -> list[str]:
+    """The bubblewrap command line that wraps the runner."""
+    command = [
+        bubblewrap(),
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--proc", "/proc",
+        "--dev", "/dev",
+        "--tmpfs", "/tmp",
+    ]  # fmt: skip
+    for path in SYSTEM_PATHS:
+        p = Path(path)
+        if p.is_symlink():
+            command += ["--symlink", os.readlink(p), path]
+        elif p.exists():
+            command += ["--ro-bind", path, path]
+    for root in _python_roots():
+        if root.exists() and not any(str(root).startswith(s + "/") for s in SYSTEM_PATHS):
+            command += ["--ro-bind", str(root), str(root)]
+    command += ["--ro-bind", str(data_dir), str(data_dir)]
+    command += ["--bind", str(workdir), str(workdir)]
+    command += ["--bind", str(answer_dir), str(answer_dir)]
+    command += ["--chdir", str(workdir)]
+    return command
+
+
+def apply_limits(limits: Limits) -> None:
+    """Set rlimits in the child before exec (used as ``preexec_fn``)."""
+    settings = [
+        (resource.RLIMIT_AS, limits.memory_bytes),
+        (resource.RLIMIT_NPROC, limits.max_processes),
+        (resource.RLIMIT_FSIZE, limits.file_bytes),
+        (resource.RLIMIT_CORE, 0),
+    ]
+    for which, value in settings:
+        try:
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):
+            pass  # a limit the platform does not allow stays at its default
+
+
+def warn_unsandboxed() -> None:
+    warnings.warn(
+        "bubblewrap (bwrap) was not found: notebooks run with resource limits only, "
+        "without file-system and network isolation. Install the Debian package "
+        "'bubblewrap' before grading real submissions.",
+        SandboxWarning,
+        stacklevel=2,
+    )
