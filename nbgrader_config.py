@@ -21,6 +21,14 @@ c.ClearSolutions.text_stub = "IHRE ANTWORT HIER"
 
 # Hidden test code only records answers in the sandbox; the graders in graders/ judge
 # them in a separate process and their scores go into the gradebook.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    # A pasted copy of a test cell must not fail the whole submission.
+    "dlbmt.nbgrader_plugins.DeduplicateGradeIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 c.Autograde.autograde_preprocessors = [
     "dlbmt.nbgrader_plugins.SandboxedExecute",
     "nbgrader.preprocessors.IgnorePattern",

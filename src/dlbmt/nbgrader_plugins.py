@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 from nbgrader import utils
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
+from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor, SaveAutoGrades
 from traitlets import Bool, Int
 
 from dlbmt.course import Course
@@ -27,6 +27,20 @@ from dlbmt.feedback import limit_messages, task_feedback_output
 from dlbmt.grading import run_graders
 from dlbmt.keys import ensure_key
 from dlbmt.sandbox import Limits
+
+
+class DeduplicateGradeIds(DeduplicateIds):
+    """Keep the last cell of each grade_id and turn earlier copies into plain cells.
+
+    nbgrader's own DeduplicateIds leaves the copies with empty nbgrader metadata,
+    which CheckCellMetadata then rejects as an old format, failing the submission.
+    """
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        if "nbgrader" in cell.metadata and not cell.metadata["nbgrader"]:
+            del cell.metadata["nbgrader"]
+        return cell, resources
 
 
 def _course(preprocessor) -> Course:

@@ -1,0 +1,40 @@
+"""Session-wide fixtures: every real notebook is executed as few times as possible.
+
+``graded_course`` copies the course, releases it and autogrades the example
+submissions once; the pipeline tests all read that one result. Edge cases run on
+the tiny course in ``tiny_course.py``, which executes in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from course_tools import REPO, copy_course, gradebook_scores, run_dlbmt
+
+ASSIGNMENTS = sorted(p.name for p in (REPO / "source").iterdir() if p.is_dir())
+
+
+@pytest.fixture(scope="session")
+def expected_scores() -> dict:
+    return json.loads((REPO / "examples" / "expected_scores.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def graded_course(tmp_path_factory):
+    """A copy of the course with every example submission autograded, feedback and export."""
+    course = copy_course(tmp_path_factory.mktemp("course"))
+    run_dlbmt(course, "release")
+    (course / "submitted").mkdir()
+    for student in (course / "examples" / "submissions").iterdir():
+        for assignment in student.iterdir():
+            target = course / "submitted" / student.name / assignment.name
+            target.mkdir(parents=True)
+            for notebook in assignment.glob("*.ipynb"):
+                target.joinpath(notebook.name).write_bytes(notebook.read_bytes())
+    logs = {}
+    for assignment in ASSIGNMENTS:
+        logs[assignment] = run_dlbmt(course, "autograde", assignment).stdout
+        run_dlbmt(course, "feedback", assignment)
+    run_dlbmt(course, "export", "--to", "grades.csv")
+    return {"root": course, "scores": gradebook_scores(course), "logs": logs}

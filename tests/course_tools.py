@@ -1,0 +1,72 @@
+"""Shared helpers for the test suite: copying the course, running the CLI, reading scores."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[1]
+COURSE_PARTS = ("nbgrader_config.py", "source", "release", "graders", "data", "examples")
+
+
+def copy_course(target: Path, parts=COURSE_PARTS) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    for part in parts:
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.is_file():
+            shutil.copy2(source, target / part)
+    return target
+
+
+def run_dlbmt(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    completed = subprocess.run(
+        [sys.executable, "-m", "dlbmt.cli", *args],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if check and completed.returncode != 0:
+        raise AssertionError(
+            f"dlbmt {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}"
+        )
+    return completed
+
+
+def gradebook_scores(course: Path) -> dict[str, dict[str, dict[str, float]]]:
+    """{assignment: {student: {grade_id: score}}} read from the course's gradebook."""
+    from nbgrader.api import Gradebook
+
+    result: dict = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for assignment in gradebook.assignments:
+            for submission in assignment.submissions:
+                row = result.setdefault(assignment.name, {}).setdefault(submission.student.id, {})
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        row[grade.name] = grade.score
+    return result
+
+
+def submit(course: Path, student: str, assignment: str, notebook: nbformat.NotebookNode) -> None:
+    folder = course / "submitted" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, folder / f"{assignment}.ipynb")
+
+
+def graded_cells(notebook_path: Path):
+    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    for cell in notebook["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta:
+            yield cell, meta

@@ -1,0 +1,84 @@
+"""source -> release -> submission -> record -> grade -> gradebook -> feedback -> export."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from conftest import ASSIGNMENTS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_reference_solution_gets_full_marks(graded_course, expected_scores, assignment):
+    scores = graded_course["scores"][assignment]["reference"]
+    assert scores == expected_scores[assignment]["reference"]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_release_scores_zero(graded_course, expected_scores, assignment):
+    scores = graded_course["scores"][assignment]["untouched"]
+    autograded = {k: v for k, v in scores.items() if k in expected_scores[assignment]["untouched"]}
+    assert autograded == expected_scores[assignment]["untouched"]
+    assert sum(v or 0 for v in autograded.values()) == 0
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_typical_student_loses_exactly_the_expected_points(
+    graded_course, expected_scores, assignment
+):
+    scores = graded_course["scores"][assignment]["typical"]
+    expected = expected_scores[assignment]["typical"]
+    assert {k: scores[k] for k in expected} == expected
+
+
+def test_expected_reference_scores_are_the_full_points(expected_scores):
+    from course_tools import REPO, graded_cells
+
+    for assignment, students in expected_scores.items():
+        path = REPO / "source" / assignment / f"{assignment}.ipynb"
+        points = {
+            meta["grade_id"]: meta["points"]
+            for cell, meta in graded_cells(path)
+            if meta.get("grade") and cell["cell_type"] == "code"
+        }
+        assert students["reference"] == points
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_feedback_shows_points_and_messages_but_no_hidden_tests(graded_course, assignment):
+    root = graded_course["root"]
+    html = (root / "feedback" / "typical" / assignment / f"{assignment}.html").read_text(
+        encoding="utf-8"
+    )
+    assert "von" in html and "Punkten" in html
+    for secret in ("BEGIN HIDDEN TESTS", "Recorder(", "probe_outputs\",", "[-3.0]"):
+        assert secret not in html, f"feedback leaks {secret!r}"
+
+
+def test_feedback_never_shows_the_keys_values(graded_course):
+    root = graded_course["root"]
+    html = (root / "feedback" / "typical" / "01_grundlagen" / "01_grundlagen.html").read_text(
+        encoding="utf-8"
+    )
+    # The typical student's hand values are wrong; nothing may reveal the right ones.
+    for leak in ("0, 6, 7", "0., 6., 7.", "[0. 6. 7.]"):
+        assert leak not in html
+
+
+def test_grades_export_has_every_student(graded_course):
+    with (graded_course["root"] / "grades.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    students = {row["student_id"] for row in rows}
+    assert {"reference", "untouched", "typical"} <= students
+    reference = [r for r in rows if r["student_id"] == "reference"]
+    assert all(float(r["score"]) == float(r["max_score"]) for r in reference)
+
+
+def test_score_table_lists_students_and_tasks(graded_course):
+    from course_tools import run_dlbmt
+
+    table = run_dlbmt(graded_course["root"], "report").stdout
+    for word in ("reference", "untouched", "typical", "nb1_hand_values", "total"):
+        assert word in table

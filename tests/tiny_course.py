@@ -1,0 +1,162 @@
+"""A tiny course without TensorFlow, so that pipeline edge cases run in seconds.
+
+Tasks: ``tiny_square`` (2 points: a function probed on hidden inputs),
+``tiny_value`` (1 point: a number) and ``tiny_text`` (1 point, graded by hand).
+"""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import nbformat
+from course_tools import REPO
+
+ASSIGNMENT = "tiny"
+
+
+def _meta(grade_id, *, grade=False, solution=False, locked=False, points=None):
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
+            "solution": solution, "task": False}  # fmt: skip
+    if points is not None:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def _code(source, **meta):
+    cell = nbformat.v4.new_code_cell(textwrap.dedent(source).strip())
+    cell.metadata.update(_meta(**meta))
+    return cell
+
+
+def source_notebook() -> nbformat.NotebookNode:
+    cells = [
+        _code("# Diese Zelle nur ausführen.\nimport numpy as np", grade_id="tiny_imports",
+              locked=True),
+        _code(
+            """
+            def square(x):
+                ### BEGIN SOLUTION
+                return np.asarray(x, dtype=float) ** 2
+                ### END SOLUTION
+            """,
+            grade_id="tiny_square_answer", solution=True,
+        ),
+        _code(
+            '''
+            """Prüft square auf einer bekannten Eingabe."""
+            ### BEGIN HIDDEN TESTS
+            from dlbmt.recording import Recorder
+            Recorder("tiny_square").probe("hidden", square, np.array([-1.5, 0.0, 3.0, 7.0]))
+            ### END HIDDEN TESTS
+            assert square(2) == 4, "square(2) soll 4 sein."
+            ''',
+            grade_id="tiny_square", grade=True, locked=True, points=2,
+        ),
+        _code(
+            """
+            ### BEGIN SOLUTION
+            value = 42
+            ### END SOLUTION
+            """,
+            grade_id="tiny_value_answer", solution=True,
+        ),
+        _code(
+            '''
+            """Prüft, ob value eine Zahl ist."""
+            ### BEGIN HIDDEN TESTS
+            from dlbmt.recording import Recorder
+            Recorder("tiny_value").save("value", lambda: float(value))
+            ### END HIDDEN TESTS
+            assert isinstance(value, (int, float)), "value soll eine Zahl sein."
+            ''',
+            grade_id="tiny_value", grade=True, locked=True, points=1,
+        ),
+    ]
+    text = nbformat.v4.new_markdown_cell("### BEGIN SOLUTION\nWeil es so ist.\n### END SOLUTION")
+    text.metadata.update(_meta("tiny_text", grade=True, solution=True, points=1))
+    cells.append(text)
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {
+        "display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"
+    }  # fmt: skip
+    for index, cell in enumerate(notebook.cells):
+        cell.id = f"tiny-{index}"
+    return notebook
+
+
+GRADERS = '''
+import numpy as np
+import pytest
+
+# Squares of small floats are exact in float64; 1e-9 only absorbs formatting.
+TOLERANCE = 1e-9
+
+
+@pytest.mark.task("tiny_square", points=1)
+def test_square_shape(answers, key):
+    """Form der Ausgabe von square."""
+    assert answers.get("hidden").shape == key.get("hidden").shape, "Falsche Form."
+
+
+@pytest.mark.task("tiny_square", points=1)
+def test_square_values(answers, key):
+    """Werte von square auf unbekannten Eingaben."""
+    assert np.allclose(answers.get("hidden"), key.get("hidden"), atol=TOLERANCE), "Falsch."
+
+
+@pytest.mark.task("tiny_value", points=1)
+def test_value(answers, key):
+    """Die Zahl value."""
+    assert answers.get("value") == key.get("value"), "value stimmt nicht."
+'''
+
+
+def build_tiny_course(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    config = (REPO / "nbgrader_config.py").read_text(encoding="utf-8")
+    # Tight limits: a tiny notebook needs seconds, and hanging cases must not stall the suite.
+    config += "\nc.Execute.timeout = 20\nc.ExecutePreprocessor.timeout = 20\n"
+    config += "c.SandboxedExecute.wall_timeout = 120\n"
+    (root / "nbgrader_config.py").write_text(config, encoding="utf-8")
+    (root / "source" / ASSIGNMENT).mkdir(parents=True)
+    nbformat.write(source_notebook(), root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    (root / "graders" / ASSIGNMENT).mkdir(parents=True)
+    shutil.copy2(REPO / "graders" / "pytest.ini", root / "graders" / "pytest.ini")
+    (root / "graders" / ASSIGNMENT / "test_tiny.py").write_text(GRADERS, encoding="utf-8")
+    (root / "data").mkdir()
+    (root / "data" / "manifest.json").write_text('{"files": []}\n', encoding="utf-8")
+    return root
+
+
+def reference_submission(root: Path) -> nbformat.NotebookNode:
+    from dlbmt.examples import reference_submission as derive
+
+    path = root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    return derive(path, root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+
+
+def cell_index(notebook: nbformat.NotebookNode, grade_id: str) -> int:
+    for index, cell in enumerate(notebook.cells):
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return index
+    raise KeyError(grade_id)
+
+
+def with_answers(notebook, square: str | None = None, value: str | None = None):
+    """A copy of ``notebook`` with the answer cells replaced."""
+    notebook = nbformat.from_dict(notebook)
+    if square is not None:
+        notebook.cells[cell_index(notebook, "tiny_square_answer")].source = square
+    if value is not None:
+        notebook.cells[cell_index(notebook, "tiny_value_answer")].source = value
+    return notebook
+
+
+def insert_student_cell(notebook, before_grade_id: str, source: str):
+    notebook = nbformat.from_dict(notebook)
+    cell = nbformat.v4.new_code_cell(textwrap.dedent(source).strip())
+    cell.id = f"student-{len(notebook.cells)}"
+    notebook.cells.insert(cell_index(notebook, before_grade_id), cell)
+    return notebook
