@@ -1,0 +1,103 @@
+"""``make bench``: runtime figures of the reference solutions and of grading.
+
+For each assignment it measures, on this machine:
+- the reference solution end to end with a fresh kernel (``jupyter nbconvert --execute``),
+  against the notebook's budget from its issue;
+- the same notebook run by our sandboxed runner with recording, i.e. the grading overhead;
+- every number the reference run recorded whose name mentions accuracy, mse or loss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from dlbmt.answers import AnswerStore
+from dlbmt.course import Course
+from dlbmt.execution import execute_notebook
+
+BUDGET_SECONDS = {"01_grundlagen": 90, "02_anwendung": 120, "03_grenzen": 120}
+METRIC_WORDS = ("accuracy", "mse", "loss")
+
+
+def bare_execution_seconds(notebook: Path, data_dir: Path) -> float:
+    import os
+
+    with tempfile.TemporaryDirectory() as scratch:
+        env = dict(os.environ, DLBMT_DATA_DIR=str(data_dir), MPLBACKEND="Agg")
+        started = time.monotonic()
+        subprocess.run(
+            [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+             "--output-dir", scratch, str(notebook)],
+            check=True, capture_output=True, env=env, cwd=scratch,
+        )  # fmt: skip
+        return time.monotonic() - started
+
+
+def recorded_metrics(answers: Path) -> dict[str, float]:
+    metrics = {}
+    store = AnswerStore(answers)
+    for task in sorted(p.name for p in answers.iterdir() if p.is_dir()):
+        for name in store.task(task).names():
+            if any(word in name for word in METRIC_WORDS):
+                try:
+                    value = store.task(task).get(name)
+                except Exception:  # noqa: BLE001 - a failed recording is simply not reported
+                    continue
+                if isinstance(value, int | float):
+                    metrics[f"{task}.{name}"] = round(float(value), 4)
+    return metrics
+
+
+def bench_assignment(course: Course, assignment: str) -> dict:
+    notebook = course.root / "examples/submissions/reference" / assignment / f"{assignment}.ipynb"
+    bare = bare_execution_seconds(notebook, course.data)
+    with tempfile.TemporaryDirectory() as scratch:
+        answers = Path(scratch) / "answers"
+        source = course.source / assignment / f"{assignment}.ipynb"
+        result = execute_notebook(
+            nbformat.read(source, as_version=4), answer_dir=answers, data_dir=course.data
+        )
+        metrics = recorded_metrics(answers)
+    budget = BUDGET_SECONDS.get(assignment)
+    return {
+        "assignment": assignment,
+        "reference_seconds": round(bare, 1),
+        "budget_seconds": budget,
+        "within_budget": budget is None or bare <= budget,
+        "sandboxed_recording_seconds": round(result.seconds, 1),
+        "overhead_percent": round(100 * (result.seconds - bare) / bare, 1),
+        "metrics": metrics,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("assignments", nargs="*")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    course = Course.find()
+    results = [bench_assignment(course, a) for a in args.assignments or course.assignments()]
+    for item in results:
+        mark = "ok" if item["within_budget"] else "OVER BUDGET"
+        print(
+            f"{item['assignment']}: reference {item['reference_seconds']} s "
+            f"(budget {item['budget_seconds']} s, {mark}); sandboxed with recording "
+            f"{item['sandboxed_recording_seconds']} s ({item['overhead_percent']:+} %)"
+        )
+        for name, value in item["metrics"].items():
+            print(f"    {name} = {value}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
+    return 0 if all(item["within_budget"] for item in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

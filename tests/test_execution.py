@@ -1,0 +1,78 @@
+"""The sandboxed runner: limits are reported per cell and answers up to a limit survive."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from dlbmt.answers import AnswerStore
+from dlbmt.execution import execute_notebook
+from dlbmt.sandbox import Limits, bubblewrap
+
+
+def _notebook(*sources: str) -> nbformat.NotebookNode:
+    cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    for index, cell in enumerate(cells):
+        cell.metadata["nbgrader"] = {"grade_id": f"cell_{index}"}
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+RECORD = "from dlbmt.recording import Recorder\nRecorder('{task}').save('value', lambda: {value})"
+
+
+def _run(tmp_path, notebook, **limits):
+    return execute_notebook(
+        notebook, answer_dir=tmp_path / "answers", data_dir=tmp_path, limits=Limits(**limits)
+    )
+
+
+def test_cell_time_limit_names_the_cell_and_later_tasks_still_run(tmp_path):
+    notebook = _notebook(
+        RECORD.format(task="first", value=1),
+        "import time\nwhile True:\n    time.sleep(0.1)",
+        RECORD.format(task="third", value=3),
+    )
+    result = _run(tmp_path, notebook, cell_seconds=3, wall_seconds=60)
+    assert {"limit": "cell_time", "cell": 1, "grade_id": "cell_1"} in result.events
+    store = AnswerStore(tmp_path / "answers")
+    assert store.task("first").get("value") == 1
+    assert store.task("third").get("value") == 3
+
+
+def test_wall_time_limit_keeps_answers_recorded_before_it(tmp_path):
+    notebook = _notebook(
+        RECORD.format(task="early", value=7),
+        "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(600)",
+    )
+    result = _run(tmp_path, notebook, cell_seconds=300, wall_seconds=8)
+    assert any(event["limit"] == "wall_time" for event in result.events)
+    assert AnswerStore(tmp_path / "answers").task("early").get("value") == 7
+
+
+def test_kernel_death_is_reported_and_the_run_goes_on(tmp_path):
+    notebook = _notebook("import os\nos._exit(1)", RECORD.format(task="after", value=2))
+    result = _run(tmp_path, notebook, cell_seconds=30, wall_seconds=120)
+    assert any(event["limit"] == "kernel_died" for event in result.events)
+    assert AnswerStore(tmp_path / "answers").task("after").get("value") == 2
+
+
+def test_enormous_output_is_cut(tmp_path):
+    notebook = _notebook("for i in range(20000):\n    print('x' * 100)")
+    result = _run(tmp_path, notebook, output_bytes=10_000)
+    assert any(event["limit"] == "output_size" for event in result.events)
+    assert sum(len(str(o)) for o in result.notebook.cells[0].outputs) < 20_000
+
+
+@pytest.mark.skipif(bubblewrap() is None, reason="bubblewrap is not installed")
+def test_sandbox_has_no_network_and_no_course_files(tmp_path):
+    from course_tools import REPO
+
+    notebook = _notebook(
+        "import socket\ntry:\n    socket.create_connection(('1.1.1.1', 53), timeout=2)\n"
+        "    print('NET OPEN')\nexcept OSError:\n    print('no network')",
+        f"import os\nprint('graders visible' if os.path.exists('{REPO}/graders') else 'hidden')",
+    )
+    result = _run(tmp_path, notebook)
+    assert result.sandboxed
+    text = str(result.notebook.cells[0].outputs) + str(result.notebook.cells[1].outputs)
+    assert "no network" in text and "hidden" in text
