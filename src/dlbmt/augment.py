@@ -11,7 +11,8 @@ The same function is still reachable as
 ``(H, W, 1)`` array with ``row_axis=0, col_axis=1, channel_axis=2``); the
 Keras 3 ways are the layer ``keras.layers.RandomRotation`` and
 ``keras.ops.image.affine_transform``. :func:`rotate` here does the same with
-``scipy.ndimage.rotate`` and keeps the image shape and dtype.
+``scipy.ndimage.rotate`` and keeps the image shape and dtype; :func:`shift`
+moves an image like the ``tx``/``ty`` arguments of ``apply_affine_transform``.
 """
 
 from __future__ import annotations
@@ -109,6 +110,14 @@ def rotate(image: np.ndarray, degrees: float) -> np.ndarray:
         array.astype(np.float64), degrees, axes=(1, 0), reshape=False, order=1, mode="nearest"
     )
     return _as_input_type(turned, array)
+
+
+def shift(image: np.ndarray, rows: float, columns: float = 0.0) -> np.ndarray:
+    """``image`` moved down by ``rows`` and right by ``columns`` pixels; borders repeat the edge."""
+    array = _check_image(image, "shift")
+    offset = (rows, columns) + (0.0,) * (array.ndim - 2)
+    moved = ndimage.shift(array.astype(np.float64), offset, order=1, mode="nearest")
+    return _as_input_type(moved, array)
 
 
 def augment_dataset(

@@ -19,6 +19,7 @@ recordings in WFDB format (for example MIT-BIH), see ``qrs_complexes_from_signal
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -83,13 +84,20 @@ def qrs_complexes_from_signal(
     Returns a long table with columns complex (0 .. n-1), x and y. ``source``
     names the signal in error messages.
     """
-    values = np.asarray(signal, dtype=float).ravel()
+    subject = source[:1].upper() + source[1:]
+    if n_complexes < 1:
+        raise CourseError(f"n_complexes must be at least 1, got {n_complexes}.")
+    try:
+        values = np.asarray(signal, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise CourseError(f"{subject} is not a sequence of numbers.") from None
     if not np.all(np.isfinite(values)):
-        raise CourseError(f"{source} contains missing or infinite values; choose another segment.")
-    half = int(round(HALF_WINDOW_S * sampling_rate))
+        raise CourseError(f"{subject} contains missing or infinite values; use another segment.")
+    # Rounded up, so the samples always cover the full +-100 ms grid.
+    half = math.ceil(HALF_WINDOW_S * sampling_rate - 1e-9)
     if half < 2 or values.size < 4 * half:
         raise CourseError(
-            f"{source} is too short or its sampling rate ({sampling_rate} Hz) is too low "
+            f"{subject} is too short or its sampling rate ({sampling_rate} Hz) is too low "
             "to cut 200 ms windows around the R peaks."
         )
     # Cleaning removes baseline wander and mains hum, which matter for real recordings.
@@ -382,5 +390,7 @@ class QRSPlotCallback(keras.callbacks.Callback):
 
     def on_train_end(self, logs: dict | None = None) -> None:
         # Always show the final state, even when the epoch count is not a multiple of every.
-        if self._last_epoch and (not self.drawn_epochs or self.drawn_epochs[-1] != self._last_epoch):
+        if self._last_epoch and (
+            not self.drawn_epochs or self.drawn_epochs[-1] != self._last_epoch
+        ):
             self.draw(self._last_epoch, self._last_loss)
