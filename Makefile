@@ -35,7 +35,7 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check src tests graders nbgrader_config.py
-	$(BIN)/ruff format --check src tests graders
+	$(BIN)/ruff format --check src tests graders nbgrader_config.py
 
 format: setup
 	$(BIN)/ruff format src tests graders

@@ -39,7 +39,10 @@ def test_notebooks_are_stored_without_outputs(path):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_grade_ids_are_unique_and_readable(assignment):
-    ids = [meta["grade_id"] for _, meta in graded_cells(REPO / "source" / assignment / f"{assignment}.ipynb")]
+    ids = [
+        meta["grade_id"]
+        for _, meta in graded_cells(REPO / "source" / assignment / f"{assignment}.ipynb")
+    ]
     assert len(ids) == len(set(ids)), "duplicate grade_id"
     unreadable = [i for i in ids if not READABLE_ID.match(i)]
     assert not unreadable, f"grade_ids must read like nb1_forward_pass: {unreadable}"

@@ -14,12 +14,16 @@ DATA = REPO / "data"
 
 
 def _committed() -> dict[str, dict]:
-    return {item["path"]: item for item in json.loads((DATA / "manifest.json").read_text())["files"]}
+    return {
+        item["path"]: item for item in json.loads((DATA / "manifest.json").read_text())["files"]
+    }
 
 
 def test_every_file_in_data_is_in_the_manifest():
     on_disk = {
-        str(p.relative_to(DATA)) for p in DATA.rglob("*") if p.is_file() and p.name != "manifest.json"
+        str(p.relative_to(DATA))
+        for p in DATA.rglob("*")
+        if p.is_file() and p.name != "manifest.json"
     }
     assert on_disk == set(_committed())
 

@@ -53,7 +53,7 @@ def test_feedback_shows_points_and_messages_but_no_hidden_tests(graded_course, a
         encoding="utf-8"
     )
     assert "von" in html and "Punkten" in html
-    for secret in ("BEGIN HIDDEN TESTS", "Recorder(", "probe_outputs\",", "[-3.0]"):
+    for secret in ("BEGIN HIDDEN TESTS", "Recorder(", 'probe_outputs",', "[-3.0]"):
         assert secret not in html, f"feedback leaks {secret!r}"
 
 

@@ -34,26 +34,45 @@ def _cases(course, reference, marker):
     cases = {
         "reference": reference,
         "honest_wrong": wrong,
-        "numpy_patch": insert_student_cell(wrong, "tiny_square", """
+        "numpy_patch": insert_student_cell(
+            wrong,
+            "tiny_square",
+            """
             np.allclose = lambda *a, **k: True
             np.array_equal = lambda *a, **k: True
             np.isclose = lambda *a, **k: True
-            """),
-        "builtins_patch": insert_student_cell(wrong, "tiny_square", """
+            """,
+        ),
+        "builtins_patch": insert_student_cell(
+            wrong,
+            "tiny_square",
+            """
             import builtins
             builtins.all = lambda *a: True
             builtins.any = lambda *a: True
             builtins.abs = lambda *a: 0
-            """),
-        "recorder_patch": insert_student_cell(wrong, "tiny_square", """
+            """,
+        ),
+        "recorder_patch": insert_student_cell(
+            wrong,
+            "tiny_square",
+            """
             import dlbmt.recording, dlbmt.answers
             dlbmt.recording.Recorder.save = lambda self, name, get: None
             dlbmt.answers.write_answer = lambda *a, **k: None
-            """),
-        "input_transformer": insert_student_cell(reference, "tiny_value_answer", """
+            """,
+        ),
+        "input_transformer": insert_student_cell(
+            reference,
+            "tiny_value_answer",
+            """
             get_ipython().input_transformers_post.append(lambda lines: ["pass\\n"])
-            """),
-        "gradebook_write": insert_student_cell(reference, "tiny_value", f"""
+            """,
+        ),
+        "gradebook_write": insert_student_cell(
+            reference,
+            "tiny_value",
+            f"""
             import sqlite3
             for path in ("../../gradebook.db", "../gradebook.db", "{course}/gradebook.db"):
                 try:
@@ -63,8 +82,12 @@ def _cases(course, reference, marker):
                     print("gradebook opened", path)
                 except Exception as error:
                     print("blocked", path, type(error).__name__)
-            """),
-        "key_read": insert_student_cell(wrong, "tiny_value", f"""
+            """,
+        ),
+        "key_read": insert_student_cell(
+            wrong,
+            "tiny_value",
+            f"""
             import json
             try:
                 value = json.load(open("{course}/{KEY_VALUE_FILE}"))["value"]
@@ -76,16 +99,24 @@ def _cases(course, reference, marker):
                     print("read", path)
                 except OSError as error:
                     print("blocked", type(error).__name__)
-            """),
-        "symlink_answer": insert_student_cell(wrong, "tiny_text", f"""
+            """,
+        ),
+        "symlink_answer": insert_student_cell(
+            wrong,
+            "tiny_text",
+            f"""
             import os
             folder = os.path.join(os.environ["DLBMT_ANSWER_DIR"], "tiny_value")
             os.makedirs(folder, exist_ok=True)
             for name in os.listdir(folder):
                 os.remove(os.path.join(folder, name))
             os.symlink("{course}/{KEY_VALUE_FILE}", os.path.join(folder, "value.json"))
-            """),
-        "pickle_answer": insert_student_cell(reference, "tiny_text", f"""
+            """,
+        ),
+        "pickle_answer": insert_student_cell(
+            reference,
+            "tiny_text",
+            f"""
             import os, numpy
             class Evil:
                 def __reduce__(self):
@@ -98,11 +129,14 @@ def _cases(course, reference, marker):
             import pickle
             with open(os.path.join(folder, "value.json"), "wb") as handle:
                 pickle.dump(Evil(), handle)
-            """),
+            """,
+        ),
     }
     edited = nbformat.from_dict(wrong)
     index = cell_index(edited, "tiny_value")
-    edited.cells[index].source = (
+    edited.cells[
+        index
+    ].source = (
         'from dlbmt.recording import Recorder\nRecorder("tiny_value").save("value", lambda: 42.0)'
     )
     cases["edited_locked_cell"] = edited

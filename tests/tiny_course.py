@@ -32,8 +32,9 @@ def _code(source, **meta):
 
 def source_notebook() -> nbformat.NotebookNode:
     cells = [
-        _code("# Diese Zelle nur ausführen.\nimport numpy as np", grade_id="tiny_imports",
-              locked=True),
+        _code(
+            "# Diese Zelle nur ausführen.\nimport numpy as np", grade_id="tiny_imports", locked=True
+        ),
         _code(
             """
             def square(x):
@@ -41,7 +42,8 @@ def source_notebook() -> nbformat.NotebookNode:
                 return np.asarray(x, dtype=float) ** 2
                 ### END SOLUTION
             """,
-            grade_id="tiny_square_answer", solution=True,
+            grade_id="tiny_square_answer",
+            solution=True,
         ),
         _code(
             '''
@@ -52,7 +54,10 @@ def source_notebook() -> nbformat.NotebookNode:
             ### END HIDDEN TESTS
             assert square(2) == 4, "square(2) soll 4 sein."
             ''',
-            grade_id="tiny_square", grade=True, locked=True, points=2,
+            grade_id="tiny_square",
+            grade=True,
+            locked=True,
+            points=2,
         ),
         _code(
             """
@@ -60,7 +65,8 @@ def source_notebook() -> nbformat.NotebookNode:
             value = 42
             ### END SOLUTION
             """,
-            grade_id="tiny_value_answer", solution=True,
+            grade_id="tiny_value_answer",
+            solution=True,
         ),
         _code(
             '''
@@ -71,7 +77,10 @@ def source_notebook() -> nbformat.NotebookNode:
             ### END HIDDEN TESTS
             assert isinstance(value, (int, float)), "value soll eine Zahl sein."
             ''',
-            grade_id="tiny_value", grade=True, locked=True, points=1,
+            grade_id="tiny_value",
+            grade=True,
+            locked=True,
+            points=1,
         ),
     ]
     text = nbformat.v4.new_markdown_cell("### BEGIN SOLUTION\nWeil es so ist.\n### END SOLUTION")

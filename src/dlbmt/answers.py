@@ -180,7 +180,9 @@ class TaskAnswers:
         self._check_folder()
         path = self._safe_file(self.folder / f"{name}.keras")
         if path is None:
-            raise MissingAnswer(f"Für Aufgabe {self.task_id} wurde kein Modell `{name}` gespeichert.")
+            raise MissingAnswer(
+                f"Für Aufgabe {self.task_id} wurde kein Modell `{name}` gespeichert."
+            )
         try:
             with zipfile.ZipFile(path) as archive:
                 info = archive.getinfo("config.json")

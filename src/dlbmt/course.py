@@ -57,7 +57,7 @@ class Course:
     def assignments(self) -> list[str]:
         if not self.source.is_dir():
             return []
-        return sorted(p.name for p in self.source.iterdir() if p.is_dir() and not p.name[0] in "._")
+        return sorted(p.name for p in self.source.iterdir() if p.is_dir() and p.name[0] not in "._")
 
     def check_assignment(self, assignment: str) -> str:
         if assignment not in self.assignments():
@@ -79,9 +79,7 @@ class Course:
     def students(self, assignment: str) -> list[str]:
         if not self.submitted.is_dir():
             return []
-        return sorted(
-            p.name for p in self.submitted.iterdir() if (p / assignment).is_dir()
-        )
+        return sorted(p.name for p in self.submitted.iterdir() if (p / assignment).is_dir())
 
 
 def file_digest(*paths: Path) -> str:

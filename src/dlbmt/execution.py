@@ -61,10 +61,11 @@ def execute_notebook(
     *,
     answer_dir: Path,
     data_dir: Path,
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     sandbox: bool = True,
 ) -> ExecutionResult:
     """Run ``notebook`` in a private working folder; answers land in ``answer_dir``."""
+    limits = limits or Limits()
     answer_dir.mkdir(parents=True, exist_ok=True)
     notebook = nbformat.from_dict(json.loads(json.dumps(notebook)))
     for cell in notebook.cells:
@@ -86,9 +87,11 @@ def execute_notebook(
                   "--cell-timeout", str(limits.cell_seconds),
                   "--output-limit", str(limits.output_bytes)]  # fmt: skip
         if use_bwrap:
-            command = sandbox_prefix(
-                workdir=workdir, answer_dir=answer_dir, data_dir=data_dir
-            ) + ["--setenv", "HOME", str(home), "--bind", str(home), str(home)] + runner
+            command = (
+                sandbox_prefix(workdir=workdir, answer_dir=answer_dir, data_dir=data_dir)
+                + ["--setenv", "HOME", str(home), "--bind", str(home), str(home)]
+                + runner
+            )
         else:
             command = runner
         started = time.monotonic()
@@ -160,7 +163,9 @@ def _merge_outputs(notebook, lines: list[dict], events: list[dict]) -> None:
         status = line.get("status")
         if status in {"timeout", "kernel_died"} or line.get("truncated"):
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            limit = {"timeout": "cell_time", "kernel_died": "kernel_died"}.get(status, "output_size")
+            limit = {"timeout": "cell_time", "kernel_died": "kernel_died"}.get(
+                status, "output_size"
+            )
             events.append({"limit": limit, "cell": index, "grade_id": grade_id})
 
 

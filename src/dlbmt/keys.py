@@ -41,7 +41,7 @@ def key_is_current(course: Course, assignment: str, notebook: str) -> bool:
     return recorded.get("fingerprint") == _fingerprint(course, source)
 
 
-def build_key(course: Course, assignment: str, notebook: str, limits: Limits = Limits()) -> Path:
+def build_key(course: Course, assignment: str, notebook: str, limits: Limits | None = None) -> Path:
     """Execute the source notebook and store its recorded answers as the key."""
     source = course.source / assignment / f"{notebook}.ipynb"
     if not source.is_file():

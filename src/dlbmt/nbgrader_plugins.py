@@ -105,8 +105,8 @@ class SaveGraderScores(SaveAutoGrades):
             result = self._results.get(grade_id)
             points = float(cell.metadata["nbgrader"].get("points", 0))
             score = 0.0 if result is None else min(result.score, points)
-            cell.outputs = [task_feedback_output(grade_id, score, points, result,
-                                                 limit_messages(self._events, grade_id))]  # fmt: skip
+            limits = limit_messages(self._events, grade_id)
+            cell.outputs = [task_feedback_output(grade_id, score, points, result, limits)]
             nbformat.validate(nbformat.v4.new_notebook(cells=[cell]))
             grade = self.gradebook.find_grade(
                 grade_id, self.notebook_id, self.assignment_id, self.student_id

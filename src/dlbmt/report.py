@@ -40,9 +40,7 @@ def score_table(course: Course, assignment: str | None = None) -> str:
         header = f"{'student':<{width}}" + "".join(f"{t:>{len(t) + 2}}" for t in tasks)
         lines += [f"\n{name}", header + "     total"]
         for student in sorted(rows):
-            cells = "".join(
-                f"{_fmt(rows[student].get(t, (0, 0))[0]):>{len(t) + 2}}" for t in tasks
-            )
+            cells = "".join(f"{_fmt(rows[student].get(t, (0, 0))[0]):>{len(t) + 2}}" for t in tasks)
             got = sum(v[0] or 0 for v in rows[student].values())
             top = sum(v[1] for v in rows[student].values())
             lines.append(f"{student:<{width}}{cells}  {_fmt(got):>4}/{_fmt(top)}")
