@@ -12,6 +12,13 @@ from traitlets.config import Config
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def smoke_mode(monkeypatch):
+    # Validation checks which test cells pass, not model quality: the smoke mode keeps
+    # these extra executions short. The real mode runs in the pipeline tests.
+    monkeypatch.setenv("DLBMT_SMOKE", "1")
+
+
 def _validate(path, invert: bool) -> dict:
     config = Config()
     config.Validator.invert = invert
