@@ -159,6 +159,9 @@ def tampered(tmp_path_factory):
     reference = reference_submission(course)
     for student, notebook in _cases(course, reference, marker).items():
         submit(course, student, ASSIGNMENT, notebook)
+    broken = course / "submitted" / "malformed_json" / ASSIGNMENT
+    broken.mkdir(parents=True)
+    (broken / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [', encoding="utf-8")
     completed = run_dlbmt(course, "autograde", ASSIGNMENT, check=False)
     scores = gradebook_scores(course)[ASSIGNMENT]
     return {"course": course, "scores": scores, "marker": marker, "log": completed}
@@ -187,7 +190,17 @@ EXPECTED = {
 
 
 def test_every_submission_was_graded(tampered):
-    assert set(tampered["scores"]) == set(EXPECTED), tampered["log"].stdout
+    assert set(EXPECTED) <= set(tampered["scores"]), tampered["log"].stdout
+
+
+def test_malformed_notebook_is_reported_by_name_and_others_are_graded(tampered):
+    log = tampered["log"]
+    assert log.returncode == 2
+    assert "malformed_json" in log.stdout and "not a valid notebook" in log.stdout
+    assert "Traceback" not in log.stdout + log.stderr
+    assert "malformed_json" not in tampered["scores"] or not any(
+        tampered["scores"]["malformed_json"].values()
+    )
 
 
 def test_monkeypatched_numpy_gains_no_points(tampered):

@@ -66,16 +66,42 @@ def cmd_autograde(course: Course, args) -> None:
         ensure_key(course, assignment, notebook.stem)
     failed = []
     for student in students:
+        problem = _unreadable_notebook(course, assignment, student)
+        if problem:
+            print(f" FAILED  {student}: {problem}")
+            failed.append((student, None))
+            continue
         completed = _nbgrader(course, "autograde", assignment, "--student", student, "--force")
         status = "graded" if completed.returncode == 0 else "FAILED"
         print(f"{status:>7}  {student}")
         if completed.returncode != 0:
             failed.append((student, completed))
     for student, completed in failed:
+        if completed is None:
+            continue
         tail = (completed.stdout + completed.stderr).strip().splitlines()[-6:]
         print(f"\n{student}: autograding failed:\n  " + "\n  ".join(tail), file=sys.stderr)
     if failed:
         raise CourseError(f"{len(failed)} of {len(students)} submissions could not be graded.")
+
+
+def _unreadable_notebook(course: Course, assignment: str, student: str) -> str | None:
+    """Why a submitted notebook cannot be graded, or None when it can be read."""
+    import nbformat
+
+    folder = course.submitted / student / assignment
+    for source in course.source_notebooks(assignment):
+        path = folder / source.name
+        if not path.is_file():
+            continue  # nbgrader gives a missing notebook zero points
+        try:
+            nbformat.validate(nbformat.read(path, as_version=4))
+        except Exception as error:  # noqa: BLE001 - any parse failure means: not gradable
+            return (
+                f"{path.relative_to(course.root)} is not a valid notebook "
+                f"({type(error).__name__}). Ask the student to resubmit it, or repair the JSON."
+            )
+    return None
 
 
 def cmd_feedback(course: Course, args) -> None:
