@@ -355,8 +355,13 @@ def load_oct_test() -> tuple[np.ndarray, np.ndarray]:
 def load_oct_samples() -> dict:
     """Bild 1-4 for the notebook: ``images``, ``labels`` (true classes) and ``test_index``."""
     path = data_path(SAMPLES_PATH)
-    with np.load(path, allow_pickle=False) as archive:
-        return {key: archive[key] for key in archive.files}
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise CourseError(
+            f"{SAMPLES_PATH} could not be read ({error}). Run `dlbmt train oct`."
+        ) from None
 
 
 def load_drusen_image() -> np.ndarray:
