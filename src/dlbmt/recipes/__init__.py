@@ -7,3 +7,14 @@ together with a JSON record of its measured quality, and returns that record.
 """
 
 RECIPES = ("oct", "mri")
+
+
+def limit_tensorflow_threads(threads: int = 2) -> None:
+    """Hold TensorFlow to the course's CPU budget (it accepts this only before it starts)."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass

@@ -35,6 +35,7 @@ from dlbmt.mri import (
     make_cases,
     watermark_box,
 )
+from dlbmt.recipes import limit_tensorflow_threads
 from dlbmt.settings import pick, smoke_mode
 
 SEED = 0
@@ -54,17 +55,6 @@ GROUPS = {
     "abnormal_unstamped": (1, 0),
     "abnormal_stamped": (1, 1),
 }
-
-
-def _limit_threads() -> None:
-    # The course budget is two CPU cores; TensorFlow accepts this only before it starts.
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(2)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        pass
 
 
 def build_model():
@@ -193,7 +183,7 @@ def train(data_dir: Path) -> dict:
     import keras
     import tensorflow as tf
 
-    _limit_threads()
+    limit_tensorflow_threads()
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise CourseError(f"The data folder {data_dir} does not exist.")
@@ -248,7 +238,7 @@ def retrain_balanced(data_dir: Path | None = None, seed: int = SEED) -> tuple[ob
 
     from dlbmt.settings import data_dir as course_data_dir
 
-    _limit_threads()
+    limit_tensorflow_threads()
     folder = Path(data_dir) if data_dir is not None else course_data_dir()
     n_per_class, epochs = pick(BALANCED_N_PER_CLASS, 24), pick(BALANCED_EPOCHS, 1)
     start = time.perf_counter()

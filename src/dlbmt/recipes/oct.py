@@ -26,23 +26,13 @@ from dlbmt.oct import (
     train_oct_model,
     write_samples,
 )
+from dlbmt.recipes import limit_tensorflow_threads
 from dlbmt.settings import pick, smoke_mode
 
 SEED = 0
 EPOCHS = 20
 # Bild 1-4: whether the shipped model should get each one right.
 SAMPLE_PATTERN = (True, False, True, False)
-
-
-def _limit_threads() -> None:
-    # The course budget is two CPU cores; TensorFlow accepts this only before it starts.
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(2)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        pass
 
 
 def _load(data_dir: Path, relative: str) -> tuple[np.ndarray, np.ndarray]:
@@ -93,7 +83,7 @@ def train(data_dir: Path) -> dict:
     import keras
     import tensorflow as tf
 
-    _limit_threads()
+    limit_tensorflow_threads()
     data_dir = Path(data_dir)
     x_train, y_train = _load(data_dir, TRAIN_PATH)
     x_test, y_test = _load(data_dir, TEST_PATH)
