@@ -162,7 +162,7 @@ def tampered(tmp_path_factory):
     broken = course / "submitted" / "malformed_json" / ASSIGNMENT
     broken.mkdir(parents=True)
     (broken / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [', encoding="utf-8")
-    completed = run_dlbmt(course, "autograde", ASSIGNMENT, check=False)
+    completed = run_dlbmt(course, "autograde", ASSIGNMENT, "--workers", "2", check=False)
     scores = gradebook_scores(course)[ASSIGNMENT]
     return {"course": course, "scores": scores, "marker": marker, "log": completed}
 
@@ -196,7 +196,8 @@ def test_every_submission_was_graded(tampered):
 def test_malformed_notebook_is_reported_by_name_and_others_are_graded(tampered):
     log = tampered["log"]
     assert log.returncode == 2
-    assert "malformed_json" in log.stdout and "not a valid notebook" in log.stdout
+    output = log.stdout + log.stderr
+    assert "malformed_json" in output and "not a valid notebook" in output
     assert "Traceback" not in log.stdout + log.stderr
     assert "malformed_json" not in tampered["scores"] or not any(
         tampered["scores"]["malformed_json"].values()

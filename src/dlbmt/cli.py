@@ -7,23 +7,17 @@ keeps plain ``nbgrader`` commands working on the same folder.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 from dlbmt.course import Course
 from dlbmt.errors import CourseError
 
 
-def _nbgrader(course: Course, *args: str, quiet: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    # nbgrader creates the gradebook with alembic, which must be on PATH.
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    command = [sys.executable, "-m", "nbgrader", *args]
-    if quiet:
-        command.append("--log-level=WARN")
-    return subprocess.run(command, cwd=course.root, env=env, capture_output=True, text=True)
+def _nbgrader(course: Course, *args: str) -> subprocess.CompletedProcess:
+    from dlbmt.autograde import nbgrader
+
+    return nbgrader(course, *args)
 
 
 def _require_ok(completed: subprocess.CompletedProcess, what: str) -> None:
@@ -53,6 +47,8 @@ def cmd_key(course: Course, args) -> None:
 
 
 def cmd_autograde(course: Course, args) -> None:
+    from dlbmt.autograde import autograde
+
     assignment = course.check_assignment(args.assignment)
     students = args.student or course.students(assignment)
     if not students:
@@ -60,48 +56,15 @@ def cmd_autograde(course: Course, args) -> None:
             f"No submissions for {assignment} in {course.submitted}. Collect them first "
             f"(submitted/<student>/{assignment}/<notebook>.ipynb)."
         )
-    from dlbmt.keys import ensure_key
-
-    for notebook in course.source_notebooks(assignment):
-        ensure_key(course, assignment, notebook.stem)
-    failed = []
-    for student in students:
-        problem = _unreadable_notebook(course, assignment, student)
-        if problem:
-            print(f" FAILED  {student}: {problem}")
-            failed.append((student, None))
-            continue
-        completed = _nbgrader(course, "autograde", assignment, "--student", student, "--force")
-        status = "graded" if completed.returncode == 0 else "FAILED"
-        print(f"{status:>7}  {student}")
-        if completed.returncode != 0:
-            failed.append((student, completed))
-    for student, completed in failed:
-        if completed is None:
-            continue
-        tail = (completed.stdout + completed.stderr).strip().splitlines()[-6:]
-        print(f"\n{student}: autograding failed:\n  " + "\n  ".join(tail), file=sys.stderr)
+    outcomes = autograde(course, assignment, students, workers=args.workers)
+    for outcome in outcomes:
+        status = "graded" if outcome.graded else "FAILED"
+        print(f"{status:>7}  {outcome.student}  ({outcome.seconds:.0f} s)")
+    failed = [o for o in outcomes if not o.graded]
+    for outcome in failed:
+        print(f"\n{outcome.student}: {outcome.message}", file=sys.stderr)
     if failed:
         raise CourseError(f"{len(failed)} of {len(students)} submissions could not be graded.")
-
-
-def _unreadable_notebook(course: Course, assignment: str, student: str) -> str | None:
-    """Why a submitted notebook cannot be graded, or None when it can be read."""
-    import nbformat
-
-    folder = course.submitted / student / assignment
-    for source in course.source_notebooks(assignment):
-        path = folder / source.name
-        if not path.is_file():
-            continue  # nbgrader gives a missing notebook zero points
-        try:
-            nbformat.validate(nbformat.read(path, as_version=4))
-        except Exception as error:  # noqa: BLE001 - any parse failure means: not gradable
-            return (
-                f"{path.relative_to(course.root)} is not a valid notebook "
-                f"({type(error).__name__}). Ask the student to resubmit it, or repair the JSON."
-            )
-    return None
 
 
 def cmd_feedback(course: Course, args) -> None:
@@ -166,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("autograde", help="grade submitted/<student>/ASSIGNMENT in the sandbox")
     p.add_argument("assignment")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument(
+        "--workers", type=int, default=1, help="submissions graded at the same time (default 1)"
+    )
     p.set_defaults(run=cmd_autograde)
 
     p = sub.add_parser("feedback", help="write feedback HTML without hidden tests")
