@@ -31,3 +31,16 @@ def test_autograde_without_submissions_says_what_to_do(tmp_path):
     assert completed.returncode == 2
     assert "No submissions" in completed.stderr and "submitted/" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_autograde_before_release_says_to_release_first(tmp_path):
+    course = copy_course(tmp_path / "course", parts=("nbgrader_config.py", "source", "data"))
+    submitted = course / "submitted" / "anna" / "01_grundlagen"
+    submitted.mkdir(parents=True)
+    (submitted / "01_grundlagen.ipynb").write_bytes(
+        (REPO / "release" / "01_grundlagen" / "01_grundlagen.ipynb").read_bytes()
+    )
+    completed = run_dlbmt(course, "autograde", "01_grundlagen", check=False)
+    assert completed.returncode == 2
+    assert "dlbmt release 01_grundlagen" in completed.stderr
+    assert "Traceback" not in completed.stderr

@@ -56,6 +56,7 @@ def cmd_autograde(course: Course, args) -> None:
             f"No submissions for {assignment} in {course.submitted}. Collect them first "
             f"(submitted/<student>/{assignment}/<notebook>.ipynb)."
         )
+    _require_released(course, assignment)
     outcomes = autograde(course, assignment, students, workers=args.workers)
     for outcome in outcomes:
         status = "graded" if outcome.graded else "FAILED"
@@ -65,6 +66,23 @@ def cmd_autograde(course: Course, args) -> None:
         print(f"\n{outcome.student}: {outcome.message}", file=sys.stderr)
     if failed:
         raise CourseError(f"{len(failed)} of {len(students)} submissions could not be graded.")
+
+
+def _require_released(course: Course, assignment: str) -> None:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    database = course.root / "gradebook.db"
+    message = (
+        f"{assignment} is not in the gradebook yet. Run `dlbmt release {assignment}` first: "
+        "it registers the assignment's grade cells with nbgrader."
+    )
+    if not database.is_file():
+        raise CourseError(message)
+    with Gradebook(f"sqlite:///{database}") as gradebook:
+        try:
+            gradebook.find_assignment(assignment)
+        except MissingEntry:
+            raise CourseError(message) from None
 
 
 def cmd_feedback(course: Course, args) -> None:
