@@ -3,19 +3,12 @@
 import numpy as np
 import pytest
 
+from dlbmt.answers import dense_layers
+
 # Hand-computed outputs are integers; 1e-6 only absorbs float formatting.
 HAND_TOLERANCE = 1e-6
 # Keras computes in float32: outputs up to ~20 carry rounding errors near 1e-5.
 KERAS_TOLERANCE = 1e-4
-
-
-def _dense_layers(config: dict) -> list[tuple[int, str]]:
-    layers = config.get("config", {}).get("layers", [])
-    return [
-        (layer["config"].get("units"), layer["config"].get("activation"))
-        for layer in layers
-        if layer.get("class_name") == "Dense"
-    ]
 
 
 @pytest.mark.task("nb1_hand_values", points=1)
@@ -33,8 +26,8 @@ def test_hand_values_match_the_network(answers, key):
 @pytest.mark.task("nb1_keras_model", points=1)
 def test_model_architecture_is_1_2_1_relu(answers, key):
     """Architektur: Dense-Schichten mit 1, 2 und 1 Neuron(en), ReLU."""
-    given = _dense_layers(answers.model_config("model"))
-    expected = _dense_layers(key.model_config("model"))
+    given = dense_layers(answers.model_config("model"))
+    expected = dense_layers(key.model_config("model"))
     assert len(given) == len(expected), "Die Anzahl der Dense-Schichten stimmt nicht."
     assert [u for u, _ in given] == [u for u, _ in expected], (
         "Die Anzahl der Neuronen je Schicht stimmt nicht."

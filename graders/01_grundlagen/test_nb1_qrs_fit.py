@@ -3,6 +3,9 @@
 import numpy as np
 import pytest
 
+from dlbmt.answers import dense_layers
+from dlbmt.widgets import relu_network
+
 # Keras computes in float32: outputs of the 1a network on [-5, 5] stay below ~10, so rounding
 # errors are near 1e-6; 1e-4 leaves room for a different but equivalent predict call.
 FUNCTION_TOLERANCE = 1e-4
@@ -16,25 +19,6 @@ HAND_FIT_GOOD_MSE = 0.02
 # Training from the given start with Adam(0.01), batch 128, 100 epochs reaches 0.0097-0.0100;
 # 0.012 is 20 % above that, below every untrained starting point (0.074 and more).
 TRAINED_MSE_MAX = 0.012
-
-
-def _relu_network(x, w, b):
-    """The 1-2-1 ReLU network of task 1a (same order of parameters as the widget)."""
-    w1, w2, w3, w4, w5 = w
-    b1, b2, b3, b4 = b
-    hidden = np.maximum(w1 * x + b1, 0.0)
-    a = np.maximum(w2 * hidden + b2, 0.0)
-    c = np.maximum(w3 * hidden + b3, 0.0)
-    return np.maximum(w4 * a + w5 * c + b4, 0.0)
-
-
-def _dense_layers(config: dict) -> list[tuple[int, str]]:
-    layers = config.get("config", {}).get("layers", [])
-    return [
-        (layer["config"].get("units"), layer["config"].get("activation"))
-        for layer in layers
-        if layer.get("class_name") == "Dense"
-    ]
 
 
 @pytest.mark.task("nb1_function_plot", points=1, depends_on=("nb1_keras_model",))
@@ -59,7 +43,7 @@ def _hand_mse(answers, key) -> float:
         "w_hand braucht fünf Gewichte und b_hand vier Bias-Werte."
     )
     assert np.all(np.isfinite(w)) and np.all(np.isfinite(b)), "Alle Werte müssen Zahlen sein."
-    return float(np.mean((_relu_network(key.get("x_ref"), w, b) - key.get("y_ref")) ** 2))
+    return float(np.mean((relu_network(key.get("x_ref"), w, b) - key.get("y_ref")) ** 2))
 
 
 @pytest.mark.task("nb1_widget_fit", points=1)
@@ -83,8 +67,8 @@ def test_hand_fit_is_good(answers, key):
 @pytest.mark.task("nb1_qrs_training", points=1)
 def test_trained_network_has_the_1a_structure(answers, key):
     """Struktur 1-2-1 mit ReLU, trainiert mit der vorgegebenen Epochenzahl."""
-    given = _dense_layers(answers.model_config("model"))
-    expected = _dense_layers(key.model_config("model"))
+    given = dense_layers(answers.model_config("model"))
+    expected = dense_layers(key.model_config("model"))
     assert [u for u, _ in given] == [u for u, _ in expected], (
         "qrs_model soll wie in 1a Dense-Schichten mit 1, 2 und 1 Neuron(en) haben."
     )

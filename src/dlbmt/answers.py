@@ -195,6 +195,16 @@ class TaskAnswers:
             ) from None
 
 
+def dense_layers(config: dict) -> list[tuple[int | None, str | None]]:
+    """(units, activation) of each Dense layer in a model config read by ``model_config``."""
+    layers = config.get("config", {}).get("layers", []) if isinstance(config, dict) else []
+    return [
+        (layer.get("config", {}).get("units"), layer.get("config", {}).get("activation"))
+        for layer in layers
+        if isinstance(layer, dict) and layer.get("class_name") == "Dense"
+    ]
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
