@@ -26,9 +26,10 @@ DAMAGE_SEED = 3
 
 # Code, German name, unit, reference range, value as the lab typed it.
 # Several values are chosen so that Excel turns them into dates: some can be
-# decided by the reference range (GLUC 5.08, HB 7.9, HDL 1.6), some cannot
-# (K 4.4, LEUK 6.3, MCHC 20.3), and for CHOL 5.7 the range even points to the
-# wrong candidate 5.07; only the printed sheet tells.
+# decided by the reference range (HB 7.9, HDL 1.6), some cannot (GLUC 5.08,
+# whose candidates 5.08 and 5.8 both lie in 4.2-6.1; K 4.4, LEUK 6.3, MCHC 20.3),
+# and for CHOL 5.7 the range even points to the wrong candidate 5.07; only the
+# printed sheet tells.
 _ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ("AAGE", "Alter", "Jahre", "<115", "21"),
     ("CA", "Calcium i.S.", "mmol/l", "2.25-2.65", "2.43"),
