@@ -1,0 +1,57 @@
+"""The reference augmentations of Notebook 2 raise the shipped model's test accuracy clearly.
+
+The operations are read from the reference solution in the source notebook and trained exactly as
+there; the shipped model's own accuracy is reproduced in test_oct_model.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+
+import nbformat
+import numpy as np
+import pytest
+from course_tools import REPO
+
+from dlbmt.augment import add_noise, augment_dataset, brightness_shift, rotate, shift
+from dlbmt.oct import QUALITY_PATH, evaluate, load_oct_test, load_oct_train, train_oct_model
+
+SOURCE = REPO / "source" / "02_anwendung" / "02_anwendung.ipynb"
+# The issue's bar for the reference solution. Measured (12 epochs, seeds 0 and 1, 2 cores): 0.9275.
+REFERENCE_MIN_ACCURACY = 0.85
+EPOCHS = 12
+
+
+def reference_operations() -> list:
+    cell = next(
+        c
+        for c in nbformat.read(SOURCE, as_version=4).cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "nb2_experiment_answer"
+    )
+    assignment = next(
+        node
+        for node in ast.parse(cell.source).body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "operationen"
+    )
+    names = {"np": np, "rotate": rotate, "brightness_shift": brightness_shift, "shift": shift}
+    names["add_noise"] = add_noise
+    return eval(compile(ast.Expression(assignment.value), "operationen", "eval"), names)  # noqa: S307
+
+
+@pytest.mark.slow
+def test_reference_augmentations_raise_the_test_accuracy():
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(2)
+    except RuntimeError:
+        pass  # TensorFlow already started in this session
+    x_train, y_train = load_oct_train()
+    x_test, y_test = load_oct_test()
+    x_aug, y_aug = augment_dataset(x_train, y_train, reference_operations(), seed=0)
+    model = train_oct_model(x_aug, y_aug, epochs=EPOCHS, seed=0)
+    accuracy = evaluate(model, x_test, y_test)
+    shipped = json.loads((REPO / "data" / QUALITY_PATH).read_text(encoding="utf-8"))["accuracy"]
+    assert accuracy >= REFERENCE_MIN_ACCURACY
+    assert accuracy - shipped >= 0.1, "augmentation must raise the accuracy clearly"
