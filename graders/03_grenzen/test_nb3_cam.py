@@ -1,0 +1,125 @@
+"""Tasks 3, 4 and 9: the student's own CAM, the two heatmaps, where they peak, and Grad-CAM."""
+
+import numpy as np
+import pytest
+
+# Pearson correlation of each map with the expected one, measured on the six hidden
+# (image, class) pairs: legitimate variants of the recipe stay above 0.93 (ReLU after instead
+# of before upsampling 0.989, bicubic 0.987, nearest-neighbour 0.960, scipy zoom order 1
+# 0.935); recipes that are wrong fall below 0.75 on at least one map (min-max scaling without
+# dropping negative values 0.611, absolute values -0.22, unweighted channel mean 0.22, the
+# other class -0.50, always the first image -0.02).
+CAM_MIN_CORRELATION = 0.9
+# Maps are scaled to [0, 1]; float32 rounding may overshoot 1 by a few ulp.
+RANGE_TOLERANCE = 1e-5
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a = np.asarray(a, dtype=float).ravel()
+    b = np.asarray(b, dtype=float).ravel()
+    a, b = a - a.mean(), b - b.mean()
+    scale = np.sqrt((a @ a) * (b @ b))
+    return float(a @ b / scale) if scale > 0 else 0.0
+
+
+def _all_similar(given: np.ndarray, expected: np.ndarray) -> bool:
+    return given.shape == expected.shape and all(
+        _correlation(g, e) >= CAM_MIN_CORRELATION for g, e in zip(given, expected, strict=True)
+    )
+
+
+@pytest.mark.task("nb3_cam", points=1)
+def test_cam_has_the_input_size_and_range(answers, key):
+    """meine_cam liefert auf neuen Bildern Karten der Form (256, 256) mit Maximum 1."""
+    given = answers.get("cam_hidden")
+    assert given.shape == key.get("cam_hidden").shape, (
+        "meine_cam soll eine Karte der Form (256, 256) liefern, also auf die Eingabegröße "
+        "hochskaliert."
+    )
+    assert np.all(np.isfinite(given)), "Die Karten enthalten NaN oder unendliche Werte."
+    assert given.min() >= -RANGE_TOLERANCE and given.max() <= 1 + RANGE_TOLERANCE, (
+        "Die Werte der Karten sollen in [0, 1] liegen: negative Werte auf 0 setzen, durch das "
+        "Maximum teilen."
+    )
+    peaks = given.reshape(len(given), -1).max(axis=1)
+    assert np.allclose(peaks, 1.0, atol=RANGE_TOLERANCE), (
+        "Das Maximum jeder Karte soll 1 sein (durch das Maximum teilen)."
+    )
+
+
+@pytest.mark.task("nb3_cam", points=1)
+def test_cam_matches_the_reference_on_unseen_images(answers, key):
+    """meine_cam stimmt auf neuen Bildern mit der Referenz-CAM überein."""
+    assert _all_similar(answers.get("cam_hidden"), key.get("cam_hidden")), (
+        "meine_cam weicht auf neuen Bildern deutlich von der CAM ab. Prüfen Sie: Merkmalskarten "
+        "von last_conv für das Bild images[img_num], Gewichte der Klasse klasse (Spalte des "
+        "Dense-Kernels), negative Werte auf 0 setzen, dann hochskalieren und normieren."
+    )
+
+
+@pytest.mark.task("nb3_cam", points=1)
+def test_cam_matches_grad_cam_on_unseen_images(answers, key):
+    """meine_cam stimmt auf neuen Bildern mit Grad-CAM überein (bis auf die Normierung)."""
+    assert _all_similar(answers.get("cam_hidden"), key.get("grad_cam_hidden")), (
+        "meine_cam passt auf neuen Bildern nicht zu Grad-CAM, obwohl beide bei einem "
+        "GAP-Dense-Kopf dieselbe Karte ergeben. Gewichten Sie die Merkmalskarten mit den "
+        "Dense-Gewichten der gewünschten Klasse."
+    )
+
+
+@pytest.mark.task("nb3_heatmaps", points=1, depends_on=("nb3_load_images",))
+def test_heatmap_of_bild_1(answers, key):
+    """Map1 ist die CAM von Bild 1 für die vorhergesagte Klasse."""
+    given, expected = answers.get("map1"), key.get("map1")
+    assert _all_similar(given[None], expected[None]), (
+        "Map1 ist nicht die CAM von Bild 1 für die vom Netz vorhergesagte Klasse."
+    )
+
+
+@pytest.mark.task("nb3_heatmaps", points=1, depends_on=("nb3_load_images",))
+def test_heatmap_of_bild_2(answers, key):
+    """Map2 ist die CAM von Bild 2 für die vorhergesagte Klasse."""
+    given, expected = answers.get("map2"), key.get("map2")
+    assert _all_similar(given[None], expected[None]), (
+        "Map2 ist nicht die CAM von Bild 2 für die vom Netz vorhergesagte Klasse. Welche Klasse "
+        "sagt das Netz für Bild 2 vorher?"
+    )
+
+
+def _region(answers, key, index: int) -> tuple[str, str]:
+    given = answers.get("regions")
+    assert isinstance(given, list) and len(given) == 2, (
+        "region_bild_1 und region_bild_2 sollen je eine Region nennen."
+    )
+    return given[index], key.get("true_regions")[index]
+
+
+@pytest.mark.task("nb3_where_looks", points=1)
+def test_region_of_bild_1(answers, key):
+    """Die genannte Region für Bild 1 ist die, in der das Maximum der CAM liegt."""
+    given, truth = _region(answers, key, 0)
+    assert given == truth, (
+        "Die Region für Bild 1 passt nicht zum Maximum der Heatmap. Schauen Sie nach, wo "
+        "cam_peak(Map1) liegt, und vergleichen Sie mit STEMPEL_BOX (x = Spalte, y = Zeile)."
+    )
+
+
+@pytest.mark.task("nb3_where_looks", points=1)
+def test_region_of_bild_2(answers, key):
+    """Die genannte Region für Bild 2 ist die, in der das Maximum der CAM liegt."""
+    given, truth = _region(answers, key, 1)
+    assert given == truth, (
+        "Die Region für Bild 2 passt nicht zum Maximum der Heatmap der vorhergesagten Klasse. "
+        "Schauen Sie nach, wo cam_peak(Map2) liegt, und vergleichen Sie mit STEMPEL_BOX "
+        "(x = Spalte, y = Zeile)."
+    )
+
+
+@pytest.mark.task("nb3_gradcam", points=1, depends_on=("nb3_load_images",))
+def test_grad_cam_of_both_images(answers, key):
+    """gradcam1 und gradcam2 sind die Grad-CAM-Karten der vorhergesagten Klassen."""
+    for name, picture in (("gradcam1", "Bild 1"), ("gradcam2", "Bild 2")):
+        given, expected = answers.get(name), key.get(name)
+        assert _all_similar(given[None], expected[None]), (
+            f"{name} ist nicht die Grad-CAM-Karte von {picture} für die vorhergesagte Klasse."
+        )
