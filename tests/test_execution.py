@@ -21,8 +21,10 @@ RECORD = "from dlbmt.recording import Recorder\nRecorder('{task}').save('value',
 
 
 def _run(tmp_path, notebook, **limits):
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
     return execute_notebook(
-        notebook, answer_dir=tmp_path / "answers", data_dir=tmp_path, limits=Limits(**limits)
+        notebook, answer_dir=tmp_path / "answers", data_dir=data, limits=Limits(**limits)
     )
 
 
@@ -76,3 +78,39 @@ def test_sandbox_has_no_network_and_no_course_files(tmp_path):
     assert result.sandboxed
     text = str(result.notebook.cells[0].outputs) + str(result.notebook.cells[1].outputs)
     assert "no network" in text and "hidden" in text
+
+
+def test_fork_bomb_is_contained_and_later_cells_still_run(tmp_path):
+    notebook = _notebook(
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
+        RECORD.format(task="after", value=5),
+    )
+    result = _run(tmp_path, notebook, cell_seconds=5, wall_seconds=120, max_processes=64)
+    assert any(event.get("cell") == 0 for event in result.events)
+    assert AnswerStore(tmp_path / "answers").task("after").get("value") == 5
+
+
+def test_memory_bomb_fails_inside_the_kernel_only(tmp_path):
+    notebook = _notebook(
+        "blocks = []\nwhile True:\n    blocks.append(bytearray(100 * 1024**2))",
+        RECORD.format(task="after", value=6),
+    )
+    result = _run(tmp_path, notebook, cell_seconds=30, wall_seconds=120, memory_bytes=2 * 1024**3)
+    assert {"limit": "memory", "cell": 0, "grade_id": "cell_0"} in result.events
+    assert AnswerStore(tmp_path / "answers").task("after").get("value") == 6
+
+
+@pytest.mark.skipif(bubblewrap() is None, reason="bubblewrap is not installed")
+def test_daemon_left_behind_dies_with_the_run(tmp_path):
+    marker = tmp_path / "answers" / "daemon_alive"
+    notebook = _notebook(
+        "import os, subprocess, sys\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time, pathlib\\n"
+        f'time.sleep(4)\\npathlib.Path("{marker}").write_text("alive")\'],'
+        " start_new_session=True)",
+    )
+    _run(tmp_path, notebook, cell_seconds=30, wall_seconds=60)
+    import time
+
+    time.sleep(6)
+    assert not marker.exists(), "a process started by the notebook outlived it"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,10 +16,21 @@ from pathlib import Path
 import nbformat
 
 from dlbmt.recording import ANSWER_DIR_VARIABLE
-from dlbmt.sandbox import Limits, apply_limits, bubblewrap, sandbox_prefix, warn_unsandboxed
+from dlbmt.sandbox import (
+    SANDBOX_UID,
+    Limits,
+    apply_limits,
+    bubblewrap,
+    drops_privileges,
+    hand_over,
+    sandbox_prefix,
+    warn_unsandboxed,
+)
 from dlbmt.settings import DATA_DIR_VARIABLE
 
 MAX_REPORT_BYTES = 64 * 1024**2
+# The runner's cell status -> the limit that the feedback names.
+LIMIT_OF_STATUS = {"timeout": "cell_time", "kernel_died": "kernel_died", "memory": "memory"}
 
 
 @dataclass
@@ -86,12 +96,16 @@ def execute_notebook(
                   "--result-fd", str(write_end),
                   "--cell-timeout", str(limits.cell_seconds),
                   "--output-limit", str(limits.output_bytes)]  # fmt: skip
+        unprivileged = drops_privileges(use_bwrap)
+        if unprivileged:
+            hand_over(workdir, home, answer_dir)
+            runner += ["--user", str(SANDBOX_UID)]
         if use_bwrap:
-            command = (
-                sandbox_prefix(workdir=workdir, answer_dir=answer_dir, data_dir=data_dir)
-                + ["--setenv", "HOME", str(home), "--bind", str(home), str(home)]
-                + runner
-            )
+            prefix = sandbox_prefix(
+                workdir=workdir, answer_dir=answer_dir, data_dir=data_dir, home=home,
+                as_root=unprivileged,
+            )  # fmt: skip
+            command = prefix + runner
         else:
             command = runner
         started = time.monotonic()
@@ -161,13 +175,7 @@ def _merge_outputs(notebook, lines: list[dict], events: list[dict]) -> None:
         except Exception:  # noqa: BLE001 - malformed output from the sandbox is dropped
             cell.outputs = []
         status = line.get("status")
-        if status in {"timeout", "kernel_died"} or line.get("truncated"):
+        limit = LIMIT_OF_STATUS.get(status, "output_size" if line.get("truncated") else None)
+        if limit:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            limit = {"timeout": "cell_time", "kernel_died": "kernel_died"}.get(
-                status, "output_size"
-            )
             events.append({"limit": limit, "cell": index, "grade_id": grade_id})
-
-
-def copy_tree(source: Path, target: Path) -> None:
-    shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)

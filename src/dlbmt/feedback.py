@@ -10,6 +10,8 @@ LIMIT_TEXTS = {
     "cell_time": "Zelle {cell} hat das Zeitlimit pro Zelle überschritten und wurde abgebrochen.",
     "kernel_died": "In Zelle {cell} ist der Kernel abgestürzt oder wurde beendet; "
     "danach wurde mit einem neuen Kernel weitergerechnet.",
+    "memory": "Zelle {cell} hat das Speicherlimit erreicht (MemoryError); danach wurde "
+    "mit einem neuen Kernel weitergerechnet.",
     "output_size": "Zelle {cell} hat zu viel ausgegeben; die Ausgabe wurde gekürzt.",
     "wall_time": "Das Notebook hat das Zeitlimit von {seconds} s überschritten und wurde "
     "abgebrochen. Aufgaben, die bis dahin aufgezeichnet waren, wurden bewertet.",

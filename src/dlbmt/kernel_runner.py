@@ -4,8 +4,8 @@ It reports to the trusted parent through a dedicated pipe (``--result-fd``),
 one JSON line per executed cell, so that everything up to a crash or a killed
 run is known. The kernel does not inherit that pipe.
 
-A cell that hits the time limit is interrupted; a kernel that ignores the
-interrupt, or dies, is replaced by a fresh one and the run goes on with the
+A kernel whose cell hits the time or memory limit, or that dies, is replaced
+by a fresh one and the run goes on with the
 next cell, so that one broken task does not cost the later ones.
 """
 
@@ -70,7 +70,7 @@ class Runner:
                     index = indices[position]
                     position += 1
                     status = self._execute(client, index)
-                    if status in {"timeout", "kernel_died"}:
+                    if status in {"timeout", "kernel_died", "memory"}:
                         break  # this kernel is unusable: start a fresh one
             # leaving the context shuts the kernel down (killing it if needed)
 
@@ -79,7 +79,7 @@ class Runner:
         started = time.monotonic()
         try:
             client.execute_cell(cell, index)
-            status = "error" if _has_error(cell) else "ok"
+            status = _status_of(cell)
         except CellTimeoutError:
             status = "timeout"
         except DeadKernelError:
@@ -97,8 +97,12 @@ class Runner:
         return status
 
 
-def _has_error(cell) -> bool:
-    return any(output.get("output_type") == "error" for output in cell.get("outputs", []))
+def _status_of(cell) -> str:
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    if any(o.get("ename") == "MemoryError" for o in errors):
+        # The memory is still held by the kernel; later tasks need a fresh one.
+        return "memory"
+    return "error" if errors else "ok"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,7 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--result-fd", type=int, required=True)
     parser.add_argument("--cell-timeout", type=int, default=600)
     parser.add_argument("--output-limit", type=int, default=1_000_000)
+    parser.add_argument("--user", type=int, help="become this user before starting the kernel")
     args = parser.parse_args(argv)
+    if args.user is not None:
+        from dlbmt.sandbox import become_user
+
+        become_user(args.user, args.user)
 
     result = os.fdopen(args.result_fd, "w", encoding="utf-8", buffering=1)
     os.set_inheritable(args.result_fd, False)

@@ -27,7 +27,8 @@ class Limits:
     wall_seconds: int = 1800
     cell_seconds: int = 600
     memory_bytes: int = 8 * 1024**3
-    max_processes: int = 256
+    # Threads count as processes; a TensorFlow kernel uses a few dozen.
+    max_processes: int = 1024
     output_bytes: int = 1_000_000
     file_bytes: int = 256 * 1024**2
 
@@ -52,11 +53,23 @@ def _python_roots() -> list[Path]:
     return sorted(roots)
 
 
-def sandbox_prefix(*, workdir: Path, answer_dir: Path, data_dir: Path) -> list[str]:
-    """The bubblewrap command line that wraps the runner."""
+def sandbox_prefix(
+    *, workdir: Path, answer_dir: Path, data_dir: Path, home: Path, as_root: bool = False
+) -> list[str]:
+    """The bubblewrap command line that wraps the runner.
+
+    Started by root, the sandbox gets no user namespace but keeps the right to change
+    its user once, so that the runner can become SANDBOX_UID inside: only then do the
+    process limits bind. Started by anyone else, a user namespace isolates it.
+    """
+    if as_root:
+        isolation = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                     "--unshare-cgroup-try",
+                     "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]  # fmt: skip
+    else:
+        isolation = ["--unshare-all"]
     command = [
-        bubblewrap(),
-        "--unshare-all",
+        bubblewrap(), *isolation,
         "--die-with-parent",
         "--new-session",
         "--proc", "/proc",
@@ -69,12 +82,25 @@ def sandbox_prefix(*, workdir: Path, answer_dir: Path, data_dir: Path) -> list[s
             command += ["--symlink", os.readlink(p), path]
         elif p.exists():
             command += ["--ro-bind", path, path]
-    for root in _python_roots():
-        if root.exists() and not any(str(root).startswith(s + "/") for s in SYSTEM_PATHS):
-            command += ["--ro-bind", str(root), str(root)]
-    command += ["--ro-bind", str(data_dir), str(data_dir)]
-    command += ["--bind", str(workdir), str(workdir)]
-    command += ["--bind", str(answer_dir), str(answer_dir)]
+    read_only = [
+        root
+        for root in _python_roots()
+        if root.exists() and not any(str(root).startswith(s + "/") for s in SYSTEM_PATHS)
+    ] + [data_dir]
+    writable = [workdir, answer_dir, home]
+    # bubblewrap makes the folders above a mount point private to root; the sandbox
+    # user must be able to walk through them.
+    ancestors = sorted(
+        {str(parent) for path in read_only + writable for parent in path.parents}
+        - {"/", "/tmp", *SYSTEM_PATHS},
+        key=lambda text: text.count("/"),
+    )
+    for folder in ancestors:
+        command += ["--perms", "0755", "--dir", folder]
+    for path in read_only:
+        command += ["--ro-bind", str(path), str(path)]
+    for path in writable:
+        command += ["--bind", str(path), str(path)]
     command += ["--chdir", str(workdir)]
     return command
 
@@ -92,6 +118,30 @@ def apply_limits(limits: Limits) -> None:
             resource.setrlimit(which, (value, value))
         except (ValueError, OSError):
             pass  # a limit the platform does not allow stays at its default
+
+
+# The kernel runs as this user when the grader runs as root: limits on processes do not
+# bind root, and the kernel should own nothing but its private folders.
+SANDBOX_UID = SANDBOX_GID = 65534
+
+
+def drops_privileges(use_bwrap: bool) -> bool:
+    # Without bubblewrap an unprivileged kernel could not reach a Python under /root.
+    return use_bwrap and os.geteuid() == 0
+
+
+def hand_over(*folders: Path) -> None:
+    """Give the sandbox user its private folders."""
+    for folder in folders:
+        for path in (folder, *folder.rglob("*")):
+            os.chown(path, SANDBOX_UID, SANDBOX_GID, follow_symlinks=False)
+
+
+def become_user(uid: int, gid: int) -> None:
+    """Drop root for good (called by the runner inside the sandbox, before the kernel)."""
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
 
 
 def warn_unsandboxed() -> None:
