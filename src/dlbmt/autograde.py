@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from dlbmt.course import Course
 from dlbmt.keys import ensure_key
+from dlbmt.provenance import is_up_to_date, write_result
 
 
 @dataclass
@@ -82,25 +83,41 @@ def grade_student(course: Course, assignment: str, student: str, threads: int) -
             course, "autograde", assignment, "--student", student, "--force",
             env={"DLBMT_THREADS": str(threads)},
         )  # fmt: skip
-    seconds = time.monotonic() - started
-    if completed.returncode == 0:
-        return Outcome(student, True, seconds)
+        seconds = time.monotonic() - started
+        if completed.returncode == 0:
+            write_result(course, assignment, student, seconds)
+            return Outcome(student, True, seconds)
     tail = (completed.stdout + completed.stderr).strip().splitlines()[-6:]
     return Outcome(student, False, seconds, "nbgrader autograde failed:\n  " + "\n  ".join(tail))
 
 
 def autograde(
-    course: Course, assignment: str, students: list[str], workers: int = 1, progress=True
+    course: Course,
+    assignment: str,
+    students: list[str],
+    workers: int = 1,
+    progress: bool = True,
+    force: bool = False,
 ) -> list[Outcome]:
-    """Grade ``students``; a submission that failed for a passing reason is tried once more."""
+    """Grade ``students`` that are not up to date (all of them with ``force``).
+
+    A submission that failed for a passing reason is tried once more.
+    """
     for notebook in course.source_notebooks(assignment):
         ensure_key(course, assignment, notebook.stem)
-    workers = max(1, min(workers, len(students)))
-    threads = max(1, (os.cpu_count() or 1) // workers)
     outcomes: dict[str, Outcome] = {}
-    bar = tqdm(total=len(students), unit="submission", disable=not progress, file=sys.stderr)
+    if not force:
+        for student in students:
+            if is_up_to_date(course, assignment, student):
+                outcomes[student] = Outcome(student, True, 0.0, "up to date")
+    pending = [s for s in students if s not in outcomes]
+    if not pending:
+        return [outcomes[s] for s in students]
+    workers = max(1, min(workers, len(pending)))
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    bar = tqdm(total=len(pending), unit="submission", disable=not progress, file=sys.stderr)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(grade_student, course, assignment, s, threads) for s in students]
+        futures = [pool.submit(grade_student, course, assignment, s, threads) for s in pending]
         for future in futures:
             outcome = future.result()
             outcomes[outcome.student] = outcome

@@ -57,10 +57,13 @@ def cmd_autograde(course: Course, args) -> None:
             f"(submitted/<student>/{assignment}/<notebook>.ipynb)."
         )
     _require_released(course, assignment)
-    outcomes = autograde(course, assignment, students, workers=args.workers)
+    outcomes = autograde(course, assignment, students, workers=args.workers, force=args.force)
     for outcome in outcomes:
-        status = "graded" if outcome.graded else "FAILED"
-        print(f"{status:>7}  {outcome.student}  ({outcome.seconds:.0f} s)")
+        if outcome.message == "up to date":
+            print(f"{'kept':>7}  {outcome.student}  (up to date)")
+        else:
+            status = "graded" if outcome.graded else "FAILED"
+            print(f"{status:>7}  {outcome.student}  ({outcome.seconds:.0f} s)")
     failed = [o for o in outcomes if not o.graded]
     for outcome in failed:
         print(f"\n{outcome.student}: {outcome.message}", file=sys.stderr)
@@ -149,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.add_argument(
         "--workers", type=int, default=1, help="submissions graded at the same time (default 1)"
+    )
+    p.add_argument(
+        "--force", action="store_true", help="regrade submissions that are up to date, too"
     )
     p.set_defaults(run=cmd_autograde)
 
