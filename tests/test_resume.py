@@ -58,3 +58,13 @@ def test_each_result_carries_its_provenance(twice_graded):
 def test_force_regrades_everything(twice_graded):
     output = run_dlbmt(twice_graded["course"], "autograde", ASSIGNMENT, "--force").stdout
     assert "graded  anna" in output and "graded  ben" in output
+
+
+def test_class_report_has_the_four_plots_and_every_student(twice_graded):
+    target = twice_graded["course"] / "report.html"
+    run_dlbmt(twice_graded["course"], "report", ASSIGNMENT, "--html", str(target))
+    page = target.read_text(encoding="utf-8")
+    assert page.count("<img") == 4
+    for title in ("Score distribution", "Pass rate", "Time per submission", "Failures by kind"):
+        assert title in page
+    assert "anna" in page and "ben" in page

@@ -77,6 +77,7 @@ def grade_student(course: Course, assignment: str, student: str, threads: int) -
     started = time.monotonic()
     problem = unreadable_notebook(course, assignment, student)
     if problem:
+        write_result(course, assignment, student, 0.0, "failed", "invalid notebook")
         return Outcome(student, False, 0.0, problem)
     with student_lock(course, assignment, student):
         completed = nbgrader(
@@ -87,6 +88,7 @@ def grade_student(course: Course, assignment: str, student: str, threads: int) -
         if completed.returncode == 0:
             write_result(course, assignment, student, seconds)
             return Outcome(student, True, seconds)
+    write_result(course, assignment, student, seconds, "failed", "nbgrader error")
     tail = (completed.stdout + completed.stderr).strip().splitlines()[-6:]
     return Outcome(student, False, seconds, "nbgrader autograde failed:\n  " + "\n  ".join(tail))
 

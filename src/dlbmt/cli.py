@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 from dlbmt.course import Course
 from dlbmt.errors import CourseError
@@ -103,6 +104,15 @@ def cmd_report(course: Course, args) -> None:
     from dlbmt.report import score_table
 
     print(score_table(course, args.assignment))
+    if args.html:
+        from dlbmt.class_report import write_report
+
+        if not args.assignment:
+            raise CourseError(
+                "--html needs an assignment, e.g. `dlbmt report 01_grundlagen --html r.html`."
+            )
+        path = write_report(course, course.check_assignment(args.assignment), Path(args.html))
+        print(f"class report written to {path}")
 
 
 def cmd_data(course: Course, args) -> None:
@@ -168,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="print the score table per student and task")
     p.add_argument("assignment", nargs="?")
+    p.add_argument("--html", help="also write the class report with plots to this file")
     p.set_defaults(run=cmd_report)
 
     p = sub.add_parser("data", help="build or verify data/ and its manifest")

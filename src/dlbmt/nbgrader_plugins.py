@@ -12,6 +12,7 @@ both ``dlbmt autograde`` and a plain ``nbgrader autograde`` grade this way:
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -81,6 +82,9 @@ class SandboxedExecute(NbGraderPreprocessor):
             nb, answer_dir=answers, data_dir=course.data, limits=limits, sandbox=self.sandbox
         )
         self.log.info("Executed %s in %.1f s", info["notebook"], result.seconds)
+        # Beside the answer store, not in it: the kernel could write into the store.
+        events_file = answers.parent / f"{info['notebook']}.events.json"
+        events_file.write_text(json.dumps(result.events), encoding="utf-8")
         resources["dlbmt"] = {"answers": str(answers), "events": result.events,
                               "seconds": result.seconds}  # fmt: skip
         return result.notebook, resources

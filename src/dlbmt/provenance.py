@@ -64,10 +64,32 @@ def gradebook_scores(course: Course, assignment: str, student: str) -> dict[str,
         }  # fmt: skip
 
 
-def write_result(course: Course, assignment: str, student: str, seconds: float) -> Path:
+def limits_hit(course: Course, assignment: str, student: str) -> list[dict]:
+    """The limits the sandbox reported for this student's notebooks in the last run."""
+    folder = course.state / "answers" / assignment / student
+    events: list[dict] = []
+    for path in sorted(folder.glob("*.events.json")) if folder.is_dir() else []:
+        try:
+            events += json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            continue
+    return events
+
+
+def write_result(
+    course: Course,
+    assignment: str,
+    student: str,
+    seconds: float,
+    status: str = "graded",
+    problem: str | None = None,
+) -> Path:
     record = {
         "assignment": assignment,
         "student": student,
+        "status": status,
+        "problem": problem,
+        "limits": limits_hit(course, assignment, student) if status == "graded" else [],
         "fingerprint": fingerprint(course, assignment, student),
         "environment": environment(),
         "seconds": round(seconds, 1),
@@ -92,7 +114,9 @@ def read_result(course: Course, assignment: str, student: str) -> dict | None:
 
 def is_up_to_date(course: Course, assignment: str, student: str) -> bool:
     record = read_result(course, assignment, student)
-    if record is None or record.get("fingerprint") != fingerprint(course, assignment, student):
+    if record is None or record.get("status") != "graded":
+        return False
+    if record.get("fingerprint") != fingerprint(course, assignment, student):
         return False
     scores = gradebook_scores(course, assignment, student)
     return bool(scores) and scores == record.get("scores")
