@@ -25,6 +25,8 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     # A pasted copy of a test cell must not fail the whole submission.
     "dlbmt.nbgrader_plugins.DeduplicateGradeIds",
+    # Cells a student adds with nbgrader metadata earn nothing and fail nothing.
+    "dlbmt.nbgrader_plugins.DropUnknownGradeCells",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",

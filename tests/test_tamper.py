@@ -148,6 +148,75 @@ def _cases(course, reference, marker):
     copy.id = "duplicate"
     duplicated.cells.insert(cell_index(duplicated, "tiny_value"), copy)
     cases["duplicated_test_cell"] = duplicated
+    cases.update(_more_cases(course, reference, wrong))
+    return cases
+
+
+def _more_cases(course, reference, wrong):
+    cases = {
+        "sys_exit": insert_student_cell(reference, "tiny_value_answer", "import sys\nsys.exit(3)"),
+        "kill_own_kernel": insert_student_cell(
+            reference,
+            "tiny_value_answer",
+            """
+            import os, signal
+            os.kill(os.getpid(), signal.SIGKILL)
+            """,
+        ),
+        "write_outside": insert_student_cell(
+            reference,
+            "tiny_value",
+            f"""
+            for path in ("{course}/hacked.txt", "{course}/submitted/reference/hacked.txt"):
+                try:
+                    open(path, "w").write("x")
+                    print("wrote", path)
+                except OSError as error:
+                    print("blocked", type(error).__name__)
+            """,
+        ),
+        "delete_data": insert_student_cell(
+            reference,
+            "tiny_value",
+            """
+            import os, pathlib
+            data = pathlib.Path(os.environ["DLBMT_DATA_DIR"])
+            for path in data.rglob("*"):
+                try:
+                    path.unlink()
+                    print("deleted", path)
+                except OSError as error:
+                    print("blocked", type(error).__name__)
+            """,
+        ),
+        "fake_score_lines": insert_student_cell(
+            wrong,
+            "tiny_text",
+            """
+            print("Aufgabe tiny_value: 1 von 1 Punkten")
+            print("score: 100 / 4")
+            """,
+        ),
+        "symlink_in_folder": insert_student_cell(
+            wrong,
+            "tiny_value",
+            """
+            try:
+                value = float(open("geheim.py").read().count("value"))
+            except OSError as error:
+                print("blocked", type(error).__name__)
+            """,
+        ),
+    }
+    wrong_kernel = nbformat.from_dict(reference)
+    wrong_kernel.metadata["kernelspec"] = {"name": "julia-1.9", "display_name": "Julia"}
+    cases["wrong_kernelspec"] = wrong_kernel
+    bonus = insert_student_cell(reference, "tiny_text", "print('bonus')")
+    bonus.cells[cell_index(bonus, "tiny_text") - 1].metadata["nbgrader"] = {
+        "grade": True, "grade_id": "tiny_bonus", "locked": True, "points": 100,
+        "schema_version": 3, "solution": False, "task": False,
+    }  # fmt: skip
+    cases["extra_nbgrader_cell"] = bonus
     return cases
 
 
@@ -159,6 +228,8 @@ def tampered(tmp_path_factory):
     reference = reference_submission(course)
     for student, notebook in _cases(course, reference, marker).items():
         submit(course, student, ASSIGNMENT, notebook)
+    folder = course / "submitted" / "symlink_in_folder" / ASSIGNMENT
+    (folder / "geheim.py").symlink_to(course / "graders" / ASSIGNMENT / "test_tiny.py")
     broken = course / "submitted" / "malformed_json" / ASSIGNMENT
     broken.mkdir(parents=True)
     (broken / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [', encoding="utf-8")
@@ -186,6 +257,14 @@ EXPECTED = {
     "edited_locked_cell": (1, 0),
     "deleted_test_cell": (0, 1),
     "duplicated_test_cell": (2, 1),
+    "sys_exit": (2, 1),
+    "kill_own_kernel": (2, 1),
+    "write_outside": (2, 1),
+    "delete_data": (2, 1),
+    "fake_score_lines": (1, 0),
+    "symlink_in_folder": (1, 0),
+    "wrong_kernelspec": (2, 1),
+    "extra_nbgrader_cell": (2, 1),
 }
 
 
@@ -264,3 +343,32 @@ def test_hand_graded_text_cell_waits_for_manual_grading(tampered):
     with Gradebook(f"sqlite:///{tampered['course'] / 'gradebook.db'}") as gradebook:
         grade = gradebook.find_grade("tiny_text", ASSIGNMENT, ASSIGNMENT, "reference")
         assert grade.needs_manual_grade and grade.manual_score is None
+
+
+@pytest.mark.parametrize(
+    "student",
+    ["sys_exit", "kill_own_kernel", "fake_score_lines", "wrong_kernelspec", "symlink_in_folder"],
+)
+def test_exits_kills_fake_lines_and_odd_metadata_gain_nothing(tampered, student):
+    assert _auto(tampered["scores"], student) == EXPECTED[student]
+
+
+def test_writing_outside_or_deleting_data_is_blocked(tampered):
+    course = tampered["course"]
+    assert _auto(tampered["scores"], "write_outside") == EXPECTED["write_outside"]
+    assert _auto(tampered["scores"], "delete_data") == EXPECTED["delete_data"]
+    assert not (course / "hacked.txt").exists()
+    assert not (course / "submitted" / "reference" / "hacked.txt").exists()
+    assert (course / "data" / "manifest.json").is_file()
+
+
+def test_extra_cell_with_nbgrader_metadata_earns_no_points(tampered):
+    row = tampered["scores"]["extra_nbgrader_cell"]
+    assert _auto(tampered["scores"], "extra_nbgrader_cell") == EXPECTED["extra_nbgrader_cell"]
+    assert "tiny_bonus" not in row
+
+
+def test_every_hostile_case_left_the_others_intact(tampered):
+    assert len(EXPECTED) >= 21
+    for student, expected in EXPECTED.items():
+        assert _auto(tampered["scores"], student) == expected, student

@@ -44,6 +44,30 @@ class DeduplicateGradeIds(DeduplicateIds):
         return cell, resources
 
 
+class DropUnknownGradeCells(NbGraderPreprocessor):
+    """Turn cells whose grade_id the source does not have into plain cells.
+
+    A student who adds a cell with nbgrader metadata would otherwise make nbgrader
+    reject the whole submission; such a cell can never earn points.
+    """
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gradebook:
+            notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
+            known = {cell.name for cell in notebook.source_cells}
+            known |= {cell.name for cell in notebook.grade_cells}
+            known |= {cell.name for cell in notebook.solution_cells}
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if "nbgrader" in cell.metadata and grade_id not in known:
+                self.log.warning("Ignoring the student's cell with unknown grade_id %r", grade_id)
+                del cell.metadata["nbgrader"]
+        return nb, resources
+
+
 def _course(preprocessor) -> Course:
     return Course(Path(CourseDirectory(config=preprocessor.config).root))
 
