@@ -23,7 +23,9 @@ def scores(course: Course, assignment: str | None = None) -> dict[tuple[str, str
                 row = {}
                 for notebook in submission.notebooks:
                     for grade in notebook.grades:
-                        row[grade.name] = (grade.score, grade.max_score)
+                        # Free text nobody has graded yet shows as "-", not as 0 points.
+                        pending = grade.auto_score is None and grade.manual_score is None
+                        row[grade.name] = (None if pending else grade.score, grade.max_score)
                 table[(item.name, student.id)] = row
     return table
 
