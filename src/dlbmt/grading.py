@@ -22,10 +22,6 @@ class TaskResult:
     max_score: float = 0.0
     checks: list[dict] = field(default_factory=list)
 
-    @property
-    def messages(self) -> list[str]:
-        return [c["message"] for c in self.checks if not c["passed"] and c["message"]]
-
 
 def run_graders(course: Course, assignment: str, answers: Path, key: Path) -> dict[str, TaskResult]:
     """Score every task of ``assignment``; returns results keyed by grade_id."""
