@@ -17,13 +17,13 @@ import nbformat
 
 from dlbmt.recording import ANSWER_DIR_VARIABLE
 from dlbmt.sandbox import (
-    SANDBOX_UID,
     Limits,
     apply_limits,
     bubblewrap,
     drops_privileges,
     hand_over,
     sandbox_prefix,
+    sandbox_uid,
     warn_unsandboxed,
 )
 from dlbmt.settings import DATA_DIR_VARIABLE
@@ -51,6 +51,9 @@ def kernel_environment(answer_dir: Path, data_dir: Path, home: Path) -> dict[str
             ANSWER_DIR_VARIABLE: str(answer_dir),
             DATA_DIR_VARIABLE: str(data_dir),
             "HOME": str(home),
+            # The sandbox user has no passwd entry; getpass.getuser() reads these first.
+            "USER": "student",
+            "LOGNAME": "student",
             "MPLBACKEND": "Agg",
             "MPLCONFIGDIR": str(home / ".matplotlib"),
             "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -98,8 +101,9 @@ def execute_notebook(
                   "--output-limit", str(limits.output_bytes)]  # fmt: skip
         unprivileged = drops_privileges(use_bwrap)
         if unprivileged:
-            hand_over(workdir, home, answer_dir)
-            runner += ["--user", str(SANDBOX_UID)]
+            uid = sandbox_uid()
+            hand_over(uid, workdir, home, answer_dir)
+            runner += ["--user", str(uid)]
         if use_bwrap:
             prefix = sandbox_prefix(
                 workdir=workdir, answer_dir=answer_dir, data_dir=data_dir, home=home,

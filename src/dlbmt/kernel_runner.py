@@ -114,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--user", type=int, help="become this user before starting the kernel")
     args = parser.parse_args(argv)
     if args.user is not None:
-        from dlbmt.sandbox import become_user
+        from dlbmt.sandbox import SANDBOX_GID, become_user
 
-        become_user(args.user, args.user)
+        become_user(args.user, SANDBOX_GID)
 
     result = os.fdopen(args.result_fd, "w", encoding="utf-8", buffering=1)
     os.set_inheritable(args.result_fd, False)

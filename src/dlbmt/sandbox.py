@@ -9,6 +9,7 @@ the answer key, the gradebook or other students.
 
 from __future__ import annotations
 
+import itertools
 import os
 import resource
 import shutil
@@ -59,7 +60,7 @@ def sandbox_prefix(
     """The bubblewrap command line that wraps the runner.
 
     Started by root, the sandbox gets no user namespace but keeps the right to change
-    its user once, so that the runner can become SANDBOX_UID inside: only then do the
+    its user once, so that the runner can become a sandbox user inside: only then do the
     process limits bind. Started by anyone else, a user namespace isolates it.
     """
     if as_root:
@@ -120,9 +121,23 @@ def apply_limits(limits: Limits) -> None:
             pass  # a limit the platform does not allow stays at its default
 
 
-# The kernel runs as this user when the grader runs as root: limits on processes do not
-# bind root, and the kernel should own nothing but its private folders.
-SANDBOX_UID = SANDBOX_GID = 65534
+# When the grader runs as root the kernel runs as a user of its own: limits on processes
+# do not bind root, and the kernel should own nothing but its private folders. The limit
+# on processes counts every process of a user, so each sandbox running at the same time
+# needs a different user, or one student's fork bomb would starve another's kernel.
+SANDBOX_UID_BASE = 1_000_000
+SANDBOX_GID = 65534  # nogroup
+_SLOTS = 16
+_slot = itertools.count()
+
+
+def sandbox_uid() -> int:
+    """A user id no other sandbox on this machine runs as right now.
+
+    Process ids are unique on a machine, and one process runs at most ``_SLOTS``
+    sandboxes at a time, so the pair (pid, slot) is too.
+    """
+    return SANDBOX_UID_BASE + os.getpid() * _SLOTS + next(_slot) % _SLOTS
 
 
 def drops_privileges(use_bwrap: bool) -> bool:
@@ -130,11 +145,11 @@ def drops_privileges(use_bwrap: bool) -> bool:
     return use_bwrap and os.geteuid() == 0
 
 
-def hand_over(*folders: Path) -> None:
+def hand_over(uid: int, *folders: Path) -> None:
     """Give the sandbox user its private folders."""
     for folder in folders:
         for path in (folder, *folder.rglob("*")):
-            os.chown(path, SANDBOX_UID, SANDBOX_GID, follow_symlinks=False)
+            os.chown(path, uid, SANDBOX_GID, follow_symlinks=False)
 
 
 def become_user(uid: int, gid: int) -> None:
