@@ -1,38 +1,56 @@
-"""Autograde every submission of an assignment, several at a time.
+"""Autograde submissions, several at a time, on a Dask cluster.
 
-Each submission is graded by its own ``nbgrader autograde --student`` process,
-which runs the notebook in the sandbox and the graders outside it. Submissions
-run side by side on ``workers`` threads; each kernel gets an equal share of the
-CPU cores, so that TensorFlow in one does not starve the others. A lock file per
-student keeps the same student from being graded twice at the same moment.
+The coordinating process (the ``dlbmt autograde`` command) decides what needs
+grading, hands each submission to a worker and is the only writer of the
+gradebook. A worker (:func:`grade_submission`) runs nbgrader's autograde
+converter for one student against a private SQLite copy of the gradebook's
+structure: the notebook runs in the sandbox, the graders score it in a separate
+process, and the worker returns what the submission earned. The coordinator
+merges that into the gradebook as each result arrives, after the worker has
+written it atomically to the submission's provenance record.
+
+Submissions run on a local Dask cluster with ``--workers N`` processes, each
+kernel with an equal share of the cores so that TensorFlow in one does not
+starve the others, or on an existing cluster (``scheduler``). A file lock per
+student, and a cluster-wide lock on a Dask cluster, keep the same student from
+being graded twice at the same moment.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 from tqdm import tqdm
 
+from dlbmt import gradebook as gb
 from dlbmt.course import Course
+from dlbmt.errors import CourseError
 from dlbmt.keys import ensure_key
-from dlbmt.provenance import is_up_to_date, write_result
+from dlbmt.provenance import fingerprint, is_current, read_result, write_result
+
+INVALID_NOTEBOOK_HINT = "Ask the student to resubmit it, or repair the JSON."
 
 
 @dataclass
 class Outcome:
+    assignment: str
     student: str
     graded: bool
     seconds: float
     message: str = ""
+    gradebook: dict | None = field(default=None, repr=False)
 
 
 def nbgrader(course: Course, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -56,7 +74,7 @@ def unreadable_notebook(course: Course, assignment: str, student: str) -> str | 
         except Exception as error:  # noqa: BLE001 - any parse failure means: not gradable
             return (
                 f"{path.relative_to(course.root)} is not a valid notebook "
-                f"({type(error).__name__}). Ask the student to resubmit it, or repair the JSON."
+                f"({type(error).__name__}). {INVALID_NOTEBOOK_HINT}"
             )
     return None
 
@@ -73,59 +91,237 @@ def student_lock(course: Course, assignment: str, student: str):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def grade_student(course: Course, assignment: str, student: str, threads: int) -> Outcome:
+def _cluster_lock(assignment: str, student: str):
+    """A lock held across the whole Dask cluster, when this runs on one of its workers.
+
+    File locks are not reliable on the network file systems clusters share.
+    """
+    try:
+        from distributed import Lock, get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return nullcontext()
+    return Lock(f"dlbmt-grade-{assignment}-{student}")
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        self.lines.append(f"[{record.levelname}] {record.getMessage()}")
+
+
+def _run_nbgrader_autograde(
+    course: Course, assignment: str, student: str, db_url: str, threads: int
+) -> list[str]:
+    """nbgrader's autograde converter for one student, in this process; returns its problems."""
+    from nbgrader import utils
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+
+    config = gb.course_config(course)
+    config.CourseDirectory.root = str(course.root)
+    config.CourseDirectory.db_url = db_url
+    config.CourseDirectory.assignment_id = assignment
+    config.CourseDirectory.student_id = student
+    config.BaseConverter.force = True
+    log = logging.getLogger(f"dlbmt.autograde.{assignment}.{student}")
+    log.propagate = False
+    log.setLevel(logging.WARNING)
+    collected = _Collect()
+    log.addHandler(collected)
+    try:
+        converter = Autograde(coursedir=CourseDirectory(config=config), config=config, log=log)
+        with utils.setenv(DLBMT_THREADS=str(threads)), gb.quiet_sqlalchemy():
+            converter.start()
+    except Exception as error:  # noqa: BLE001 - whatever nbgrader raises fails only this student
+        collected.lines.append(f"[ERROR] {type(error).__name__}: {error}")
+        return collected.lines
+    finally:
+        log.removeHandler(collected)
+    failed = any(line.startswith("[ERROR]") for line in collected.lines)
+    return collected.lines if failed else []
+
+
+def grade_submission(
+    course: Course, assignment: str, student: str, structure: Path, threads: int | None = None
+) -> Outcome:
+    """Grade one submission into a private gradebook; runs on a worker.
+
+    Writes the provenance record (atomically) and returns what was earned for the
+    coordinator to merge. Never raises for anything a submission contains.
+    """
     started = time.monotonic()
+    graded_as = fingerprint(course, assignment, student)
     problem = unreadable_notebook(course, assignment, student)
     if problem:
-        write_result(course, assignment, student, 0.0, "failed", "invalid notebook")
-        return Outcome(student, False, 0.0, problem)
-    with student_lock(course, assignment, student):
-        completed = nbgrader(
-            course, "autograde", assignment, "--student", student, "--force",
-            env={"DLBMT_THREADS": str(threads)},
-        )  # fmt: skip
+        write_result(course, assignment, student, 0.0, graded_as=graded_as, problem=problem)
+        return Outcome(assignment, student, False, 0.0, problem)
+    threads = threads or int(os.environ.get("DLBMT_THREADS", 0)) or (os.cpu_count() or 1)
+    with student_lock(course, assignment, student), _cluster_lock(assignment, student):
+        scratch = Path(tempfile.mkdtemp(prefix="dlbmt-gradebook-"))
+        try:
+            url = gb.private_copy(structure, scratch)
+            problems = _run_nbgrader_autograde(course, assignment, student, url, threads)
+            earned = None if problems else gb.submission_record(url, assignment, student)
+        except Exception as error:  # noqa: BLE001 - e.g. an unreadable private gradebook
+            problems, earned = [f"[ERROR] {type(error).__name__}: {error}"], None
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         seconds = time.monotonic() - started
-        if completed.returncode == 0:
-            write_result(course, assignment, student, seconds)
-            return Outcome(student, True, seconds)
-    write_result(course, assignment, student, seconds, "failed", "nbgrader error")
-    tail = (completed.stdout + completed.stderr).strip().splitlines()[-6:]
-    return Outcome(student, False, seconds, "nbgrader autograde failed:\n  " + "\n  ".join(tail))
+        message = "" if earned else "nbgrader autograde failed:\n  " + "\n  ".join(problems[-6:])
+        write_result(
+            course, assignment, student, seconds, graded_as=graded_as, gradebook=earned,
+            problem=message or None,
+        )  # fmt: skip
+    return Outcome(assignment, student, earned is not None, seconds, message, earned)
+
+
+def _dispatch(
+    jobs: list[tuple[str, str]],
+    course: Course,
+    structure: Path,
+    workers: int,
+    scheduler: str | None,
+) -> Iterator[Outcome]:
+    """Grade ``jobs`` and yield each outcome as soon as it is done."""
+    if scheduler is None and (workers == 1 or len(jobs) == 1):
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        for assignment, student in jobs:
+            yield grade_submission(course, assignment, student, structure, threads)
+        return
+    from distributed import as_completed
+
+    with _client(scheduler, workers) as client:
+        # On a cluster of its own each local worker gets its share of the cores;
+        # workers of an existing cluster decide from DLBMT_THREADS or their machine.
+        threads = None if scheduler else max(1, (os.cpu_count() or 1) // workers)
+        futures = {
+            client.submit(
+                grade_submission, course, assignment, student, structure, threads,
+                key=f"dlbmt-{assignment}-{student}-{os.getpid()}", pure=False,
+            ): (assignment, student)
+            for assignment, student in jobs
+        }  # fmt: skip
+        for future in as_completed(futures):
+            assignment, student = futures[future]
+            try:
+                yield future.result()
+            except Exception as error:  # noqa: BLE001 - a worker that died, not the submission
+                yield Outcome(
+                    assignment, student, False, 0.0,
+                    f"the Dask worker grading it failed ({type(error).__name__}: {error})",
+                )  # fmt: skip
+
+
+@contextmanager
+def _client(scheduler: str | None, workers: int):
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except OSError as error:
+            raise CourseError(
+                f"No Dask scheduler answers at {scheduler} ({error}). Start it (dask scheduler, "
+                "dask-jobqueue or dask-kubernetes) or leave out --scheduler to grade on this "
+                "machine."
+            ) from None
+        with client:
+            yield client
+        return
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,  # nbgrader changes the working directory: one task per process
+        processes=True,
+        memory_limit=0,  # the sandbox limits each kernel's memory
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    with cluster, Client(cluster) as client:
+        yield client
 
 
 def autograde(
     course: Course,
-    assignment: str,
-    students: list[str],
+    jobs: list[tuple[str, str]],
     workers: int = 1,
     progress: bool = True,
     force: bool = False,
+    scheduler: str | None = None,
 ) -> list[Outcome]:
-    """Grade ``students`` that are not up to date (all of them with ``force``).
+    """Grade the ``(assignment, student)`` jobs that are not up to date (all with ``force``).
 
     A submission that failed for a passing reason is tried once more.
     """
-    for notebook in course.source_notebooks(assignment):
-        ensure_key(course, assignment, notebook.stem)
-    outcomes: dict[str, Outcome] = {}
-    if not force:
-        for student in students:
-            if is_up_to_date(course, assignment, student):
-                outcomes[student] = Outcome(student, True, 0.0, "up to date")
-    pending = [s for s in students if s not in outcomes]
-    if not pending:
-        return [outcomes[s] for s in students]
+    for assignment in sorted({a for a, _ in jobs}):
+        for notebook in course.source_notebooks(assignment):
+            ensure_key(course, assignment, notebook.stem)
+    outcomes: dict[tuple[str, str], Outcome] = {}
+    with gb.open_gradebook(course) as gradebook:
+        if not force:
+            outcomes.update(_kept_or_merged(course, gradebook, jobs))
+        pending = [job for job in jobs if job not in outcomes]
+        if pending:
+            structure = gb.snapshot_structure(
+                course, course.state / "work" / f"structure-{os.getpid()}.db"
+            )
+            try:
+                outcomes.update(_grade(course, gradebook, pending, structure, workers, scheduler,
+                                       progress))  # fmt: skip
+            finally:
+                structure.unlink(missing_ok=True)
+    return [outcomes[job] for job in jobs]
+
+
+def _kept_or_merged(course: Course, gradebook, jobs) -> dict[tuple[str, str], Outcome]:
+    """Submissions whose record is current: kept, or merged when the gradebook lacks them."""
+    done = {}
+    for assignment, student in jobs:
+        record = read_result(course, assignment, student)
+        if not is_current(record, course, assignment, student):
+            continue
+        if _scores_in(gradebook, assignment, student) != record["scores"]:
+            gb.merge_submission(gradebook, assignment, student, record["gradebook"])
+            done[(assignment, student)] = Outcome(assignment, student, True, 0.0, "merged")
+        else:
+            done[(assignment, student)] = Outcome(assignment, student, True, 0.0, "up to date")
+    return done
+
+
+def _scores_in(gradebook, assignment: str, student: str) -> dict:
+    from nbgrader.api import MissingEntry
+
+    try:
+        submission = gradebook.find_submission(assignment, student)
+    except MissingEntry:
+        return {}
+    return {g.name: g.auto_score for nb in submission.notebooks for g in nb.grades}
+
+
+def _grade(course, gradebook, pending, structure, workers, scheduler, progress) -> dict:
+    outcomes = {}
     workers = max(1, min(workers, len(pending)))
-    threads = max(1, (os.cpu_count() or 1) // workers)
     bar = tqdm(total=len(pending), unit="submission", disable=not progress, file=sys.stderr)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(grade_student, course, assignment, s, threads) for s in pending]
-        for future in futures:
-            outcome = future.result()
-            outcomes[outcome.student] = outcome
-            bar.update(1)
+    retry = []
+    for outcome in _dispatch(pending, course, structure, workers, scheduler):
+        _settle(gradebook, outcome, outcomes)
+        if not outcome.graded and not outcome.message.endswith(INVALID_NOTEBOOK_HINT):
+            retry.append((outcome.assignment, outcome.student))
+        bar.update(1)
     bar.close()
-    for student, outcome in list(outcomes.items()):
-        if not outcome.graded and not outcome.message.endswith("repair the JSON."):
-            outcomes[student] = grade_student(course, assignment, student, os.cpu_count() or 1)
-    return [outcomes[s] for s in students]
+    # A second try, one at a time with all cores, for failures that may have passed
+    # (a worker that died, a machine under memory pressure).
+    for outcome in _dispatch(retry, course, structure, 1, scheduler) if retry else ():
+        _settle(gradebook, outcome, outcomes)
+    return outcomes
+
+
+def _settle(gradebook, outcome: Outcome, outcomes: dict) -> None:
+    """The single writer: merge a graded submission into the gradebook."""
+    if outcome.graded:
+        gb.merge_submission(gradebook, outcome.assignment, outcome.student, outcome.gradebook)
+    outcomes[(outcome.assignment, outcome.student)] = outcome

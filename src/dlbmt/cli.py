@@ -50,43 +50,48 @@ def cmd_key(course: Course, args) -> None:
 def cmd_autograde(course: Course, args) -> None:
     from dlbmt.autograde import autograde
 
-    assignment = course.check_assignment(args.assignment)
-    students = args.student or course.students(assignment)
-    if not students:
+    if args.workers < 1:
+        raise CourseError("--workers must be 1 or more.")
+    jobs = []
+    for assignment in _assignments(course, args.assignments):
+        submitted = course.students(assignment)
+        students = [s for s in args.student if s in submitted] if args.student else submitted
+        if students:
+            _require_released(course, assignment)
+        jobs += [(assignment, student) for student in students]
+    if not jobs:
+        wanted = " ".join(args.assignments) or "any assignment"
         raise CourseError(
-            f"No submissions for {assignment} in {course.submitted}. Collect them first "
-            f"(submitted/<student>/{assignment}/<notebook>.ipynb)."
+            f"No submissions for {wanted} in {course.submitted}. Collect them first "
+            "(submitted/<student>/<assignment>/<notebook>.ipynb)."
         )
-    _require_released(course, assignment)
-    outcomes = autograde(course, assignment, students, workers=args.workers, force=args.force)
+    outcomes = autograde(
+        course, jobs, workers=args.workers, force=args.force, scheduler=args.scheduler
+    )
+    several = len({a for a, _ in jobs}) > 1
     for outcome in outcomes:
-        if outcome.message == "up to date":
-            print(f"{'kept':>7}  {outcome.student}  (up to date)")
+        who = f"{outcome.assignment}/{outcome.student}" if several else outcome.student
+        if outcome.message in ("up to date", "merged"):
+            note = "up to date" if outcome.message == "up to date" else "merged from its record"
+            print(f"{'kept':>7}  {who}  ({note})")
         else:
             status = "graded" if outcome.graded else "FAILED"
-            print(f"{status:>7}  {outcome.student}  ({outcome.seconds:.0f} s)")
+            print(f"{status:>7}  {who}  ({outcome.seconds:.0f} s)")
     failed = [o for o in outcomes if not o.graded]
     for outcome in failed:
-        print(f"\n{outcome.student}: {outcome.message}", file=sys.stderr)
+        print(f"\n{outcome.assignment}/{outcome.student}: {outcome.message}", file=sys.stderr)
     if failed:
-        raise CourseError(f"{len(failed)} of {len(students)} submissions could not be graded.")
+        raise CourseError(f"{len(failed)} of {len(jobs)} submissions could not be graded.")
 
 
 def _require_released(course: Course, assignment: str) -> None:
-    from nbgrader.api import Gradebook, MissingEntry
+    from dlbmt.gradebook import is_released
 
-    database = course.root / "gradebook.db"
-    message = (
-        f"{assignment} is not in the gradebook yet. Run `dlbmt release {assignment}` first: "
-        "it registers the assignment's grade cells with nbgrader."
-    )
-    if not database.is_file():
-        raise CourseError(message)
-    with Gradebook(f"sqlite:///{database}") as gradebook:
-        try:
-            gradebook.find_assignment(assignment)
-        except MissingEntry:
-            raise CourseError(message) from None
+    if not is_released(course, assignment):
+        raise CourseError(
+            f"{assignment} is not in the gradebook yet. Run `dlbmt release {assignment}` "
+            "first: it registers the assignment's grade cells with nbgrader."
+        )
 
 
 def cmd_feedback(course: Course, args) -> None:
@@ -157,12 +162,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*")
     p.set_defaults(run=cmd_key)
 
-    p = sub.add_parser("autograde", help="grade submitted/<student>/ASSIGNMENT in the sandbox")
-    p.add_argument("assignment")
+    p = sub.add_parser("autograde", help="grade submitted/<student>/<assignment> in the sandbox")
+    p.add_argument("assignments", nargs="*", help="default: all assignments")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.add_argument(
-        "--workers", type=int, default=1, help="submissions graded at the same time (default 1)"
-    )
+        "--workers", type=int, default=1,
+        help="submissions graded at the same time on a local Dask cluster (default 1)",
+    )  # fmt: skip
+    p.add_argument(
+        "--scheduler", metavar="tcp://HOST:PORT",
+        help="grade on an existing Dask cluster instead (workers must see the course folder)",
+    )  # fmt: skip
     p.add_argument(
         "--force", action="store_true", help="regrade submissions that are up to date, too"
     )

@@ -4,7 +4,9 @@ A record is written atomically to ``.grading/results/<assignment>/<student>.json
 after a submission is graded. It lets a killed or repeated run grade only what is
 missing or changed: a submission is up to date when its record's fingerprint
 (the submission, the graders, the source notebook, the data manifest and this
-package's version) still matches and the gradebook still holds the same scores.
+package's version) still matches. The record also holds what the submission
+earned, so a run killed after grading but before the gradebook was written
+merges it from the record instead of grading it again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import dlbmt
 from dlbmt.course import Course, file_digest
+from dlbmt.gradebook import record_scores
 
 PACKAGES = ("nbgrader", "tensorflow-cpu", "keras", "numpy", "pandas")
 
@@ -47,23 +50,6 @@ def result_path(course: Course, assignment: str, student: str) -> Path:
     return course.state / "results" / assignment / f"{student}.json"
 
 
-def gradebook_scores(course: Course, assignment: str, student: str) -> dict[str, float | None]:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    database = course.root / "gradebook.db"
-    if not database.is_file():
-        return {}
-    with Gradebook(f"sqlite:///{database}") as gradebook:
-        try:
-            submission = gradebook.find_submission(assignment, student)
-        except MissingEntry:
-            return {}
-        return {
-            grade.name: grade.auto_score for notebook in submission.notebooks
-            for grade in notebook.grades
-        }  # fmt: skip
-
-
 def limits_hit(course: Course, assignment: str, student: str) -> list[dict]:
     """The limits the sandbox reported for this student's notebooks in the last run."""
     folder = course.state / "answers" / assignment / student
@@ -81,19 +67,27 @@ def write_result(
     assignment: str,
     student: str,
     seconds: float,
-    status: str = "graded",
+    *,
+    graded_as: dict,
+    gradebook: dict | None = None,
     problem: str | None = None,
-) -> Path:
+) -> dict:
+    """Record a grading; ``graded_as`` is the fingerprint taken before it started.
+
+    ``gradebook`` is what the submission earned (see
+    :func:`dlbmt.gradebook.submission_record`); without it the grading failed.
+    """
     record = {
         "assignment": assignment,
         "student": student,
-        "status": status,
+        "status": "graded" if gradebook is not None else "failed",
         "problem": problem,
-        "limits": limits_hit(course, assignment, student) if status == "graded" else [],
-        "fingerprint": fingerprint(course, assignment, student),
+        "limits": limits_hit(course, assignment, student) if gradebook is not None else [],
+        "fingerprint": graded_as,
         "environment": environment(),
         "seconds": round(seconds, 1),
-        "scores": gradebook_scores(course, assignment, student),
+        "scores": record_scores(gradebook) if gradebook is not None else {},
+        "gradebook": gradebook,
     }
     target = result_path(course, assignment, student)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -101,7 +95,7 @@ def write_result(
     with os.fdopen(handle, "w", encoding="utf-8") as stream:
         json.dump(record, stream, indent=1, sort_keys=True)
     os.replace(temporary, target)  # atomic: a killed run never leaves half a record
-    return target
+    return record
 
 
 def read_result(course: Course, assignment: str, student: str) -> dict | None:
@@ -112,11 +106,11 @@ def read_result(course: Course, assignment: str, student: str) -> dict | None:
         return None
 
 
-def is_up_to_date(course: Course, assignment: str, student: str) -> bool:
-    record = read_result(course, assignment, student)
-    if record is None or record.get("status") != "graded":
-        return False
-    if record.get("fingerprint") != fingerprint(course, assignment, student):
-        return False
-    scores = gradebook_scores(course, assignment, student)
-    return bool(scores) and scores == record.get("scores")
+def is_current(record: dict | None, course: Course, assignment: str, student: str) -> bool:
+    """Whether ``record`` graded exactly the submission, graders, source and data of now."""
+    return (
+        record is not None
+        and record.get("status") == "graded"
+        and isinstance(record.get("gradebook"), dict)
+        and record.get("fingerprint") == fingerprint(course, assignment, student)
+    )

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
 
 from dlbmt.course import Course
+from dlbmt.gradebook import open_gradebook
 
 
 def scores(course: Course, assignment: str | None = None) -> dict[tuple[str, str], dict]:
     """{(assignment, student): {grade_id: score, ...}} for every graded submission."""
     table: dict[tuple[str, str], dict] = {}
-    url = f"sqlite:///{course.root / 'gradebook.db'}"
-    with Gradebook(url) as gradebook:
+    with open_gradebook(course) as gradebook:
         for item in gradebook.assignments:
             if assignment and item.name != assignment:
                 continue
