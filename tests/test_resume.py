@@ -55,9 +55,10 @@ def test_each_result_carries_its_provenance(twice_graded):
     assert record["scores"]["tiny_square"] == 2
 
 
-def test_force_regrades_everything(twice_graded):
+def test_force_regrades_everything_to_the_same_scores(twice_graded):
     output = run_dlbmt(twice_graded["course"], "autograde", ASSIGNMENT, "--force").stdout
     assert "graded  anna" in output and "graded  ben" in output
+    assert gradebook_scores(twice_graded["course"])[ASSIGNMENT] == twice_graded["scores_third"]
 
 
 def test_class_report_has_the_four_plots_and_every_student(twice_graded):
