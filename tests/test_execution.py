@@ -114,3 +114,45 @@ def test_daemon_left_behind_dies_with_the_run(tmp_path):
 
     time.sleep(6)
     assert not marker.exists(), "a process started by the notebook outlived it"
+
+
+FORKED_MEMORY = """
+import os, time
+children = []
+for _ in range(4):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            block = bytearray(640 * 1024**2)
+            time.sleep(8)
+        finally:
+            os._exit(0)
+    children.append(pid)
+time.sleep(5)
+resident = 0
+for pid in children:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS"):
+            resident += int(line.split()[1]) * 1024
+for pid in children:
+    os.waitpid(pid, 0)
+print("resident", resident)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="Known weakness: the memory limit is RLIMIT_AS, which binds each process on its "
+    "own. A notebook that forks holds up to max_processes times memory_limit (by default "
+    "256 x 8 GiB) and can drive the grading machine out of memory, hurting the submissions "
+    "graded beside it. A cgroup memory limit per sandbox would bound the whole notebook.",
+)
+def test_memory_limit_binds_the_whole_notebook_not_each_process(tmp_path):
+    limit = 2 * 1024**3
+    result = _run(tmp_path, _notebook(FORKED_MEMORY), cell_seconds=60, memory_bytes=limit)
+    text = "".join(output.get("text", "") for output in result.notebook.cells[0].outputs)
+    words = text.split()
+    if words[:1] != ["resident"]:
+        pytest.fail(f"the probe did not run: {result.events} {text[:300]}")
+    assert int(words[1]) < limit, "four children held more than the notebook's limit"

@@ -2,10 +2,14 @@
 
 Tasks: ``tiny_square`` (2 points: a function probed on hidden inputs),
 ``tiny_value`` (1 point: a number) and ``tiny_text`` (1 point, graded by hand).
+``data/`` holds one small file listed in its manifest, and the sandbox limits are
+tight (``LIMITS``), so that hostile submissions hit them within seconds.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import textwrap
 from pathlib import Path
@@ -14,6 +18,22 @@ import nbformat
 from course_tools import REPO
 
 ASSIGNMENT = "tiny"
+DATA_FILE = "tiny/zahlen.csv"
+
+# Tight limits: a tiny notebook needs a few seconds, and the hostile cases in
+# test_tamper.py must hit each limit quickly. Timeouts in seconds, memory in bytes.
+CELL_SECONDS = 10
+WALL_SECONDS = 45
+MEMORY_BYTES = 2 * 1024**3
+MAX_PROCESSES = 64
+LIMITS = f"""
+# Limits of the tiny test course (tests/tiny_course.py)
+c.Execute.timeout = {CELL_SECONDS}
+c.ExecutePreprocessor.timeout = {CELL_SECONDS}
+c.SandboxedExecute.wall_timeout = {WALL_SECONDS}
+c.SandboxedExecute.memory_limit = {MEMORY_BYTES}
+c.SandboxedExecute.max_processes = {MAX_PROCESSES}
+"""
 
 
 def _meta(grade_id, *, grade=False, solution=False, locked=False, points=None):
@@ -124,18 +144,21 @@ def test_value(answers, key):
 
 def build_tiny_course(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    config = (REPO / "nbgrader_config.py").read_text(encoding="utf-8")
-    # Tight limits: a tiny notebook needs seconds, and hanging cases must not stall the suite.
-    config += "\nc.Execute.timeout = 20\nc.ExecutePreprocessor.timeout = 20\n"
-    config += "c.SandboxedExecute.wall_timeout = 120\n"
+    config = (REPO / "nbgrader_config.py").read_text(encoding="utf-8") + LIMITS
     (root / "nbgrader_config.py").write_text(config, encoding="utf-8")
     (root / "source" / ASSIGNMENT).mkdir(parents=True)
     nbformat.write(source_notebook(), root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     (root / "graders" / ASSIGNMENT).mkdir(parents=True)
     shutil.copy2(REPO / "graders" / "pytest.ini", root / "graders" / "pytest.ini")
     (root / "graders" / ASSIGNMENT / "test_tiny.py").write_text(GRADERS, encoding="utf-8")
-    (root / "data").mkdir()
-    (root / "data" / "manifest.json").write_text('{"files": []}\n', encoding="utf-8")
+    data = root / "data" / DATA_FILE
+    data.parent.mkdir(parents=True)
+    data.write_text("x,quadrat\n-1.5,2.25\n3,9\n", encoding="utf-8")
+    entry = {"path": DATA_FILE, "sha256": hashlib.sha256(data.read_bytes()).hexdigest(),
+             "size": data.stat().st_size, "made_by": "tests/tiny_course.py",
+             "licence": "CC0-1.0"}  # fmt: skip
+    manifest = json.dumps({"files": [entry]}, indent=2)
+    (root / "data" / "manifest.json").write_text(manifest + "\n", encoding="utf-8")
     return root
 
 
