@@ -19,6 +19,7 @@ being graded twice at the same moment.
 from __future__ import annotations
 
 import fcntl
+import glob
 import logging
 import os
 import shutil
@@ -67,6 +68,11 @@ def unreadable_notebook(course: Course, assignment: str, student: str) -> str | 
     folder = course.submitted / student / assignment
     for source in course.source_notebooks(assignment):
         path = folder / source.name
+        if path.is_symlink():
+            return (
+                f"{path.relative_to(course.root)} is a symbolic link, not a notebook. "
+                f"{INVALID_NOTEBOOK_HINT}"
+            )
         if not path.is_file():
             continue  # nbgrader gives a missing notebook zero points
         try:
@@ -114,6 +120,18 @@ class _Collect(logging.Handler):
         self.lines.append(f"[{record.levelname}] {record.getMessage()}")
 
 
+def _linked_names(folder: Path) -> list[str]:
+    """Ignore patterns for the symbolic links in a submission.
+
+    nbgrader copies a submission's other files with shutil.copy, which follows a
+    link: to the graders, the key or /dev/zero.
+    """
+    names = set()
+    for here, folders, files in os.walk(folder):
+        names |= {name for name in folders + files if os.path.islink(os.path.join(here, name))}
+    return sorted(glob.escape(name) for name in names)
+
+
 def _run_nbgrader_autograde(
     course: Course, assignment: str, student: str, db_url: str, threads: int
 ) -> list[str]:
@@ -123,6 +141,9 @@ def _run_nbgrader_autograde(
     from nbgrader.coursedir import CourseDirectory
 
     config = gb.course_config(course)
+    config.CourseDirectory.ignore = CourseDirectory(config=config).ignore + _linked_names(
+        course.submitted / student / assignment
+    )
     config.CourseDirectory.root = str(course.root)
     config.CourseDirectory.db_url = db_url
     config.CourseDirectory.assignment_id = assignment

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,7 +87,11 @@ def file_digest(*paths: Path) -> str:
     digest = hashlib.sha256()
     for path in paths:
         for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
-            if file.is_file() and "__pycache__" not in file.parts:
+            if "__pycache__" in file.parts:
+                continue
+            if file.is_symlink():  # by where it points: a link may lead to /dev/zero
+                digest.update(f"{file.relative_to(path.parent)} -> {os.readlink(file)}".encode())
+            elif file.is_file():
                 digest.update(str(file.relative_to(path.parent)).encode())
                 digest.update(file.read_bytes())
     return digest.hexdigest()

@@ -182,4 +182,20 @@ def _merge_outputs(notebook, lines: list[dict], events: list[dict]) -> None:
         limit = LIMIT_OF_STATUS.get(status, "output_size" if line.get("truncated") else None)
         if limit:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            events.append({"limit": limit, "cell": index, "grade_id": grade_id})
+            event = {"limit": limit, "cell": index, "grade_id": grade_id}
+            task = owning_task(notebook, index)
+            if task and task != grade_id:
+                event["task"] = task
+            events.append(event)
+
+
+def owning_task(notebook, index: int) -> str | None:
+    """The autograded task a solution cell answers: the next autograded test cell's grade_id."""
+    meta = notebook.cells[index].metadata.get("nbgrader", {})
+    if not meta.get("solution") or meta.get("grade"):
+        return meta.get("grade_id") if meta.get("grade") else None
+    for cell in notebook.cells[index + 1 :]:
+        after = cell.metadata.get("nbgrader", {})
+        if after.get("grade") and not after.get("solution") and cell.cell_type == "code":
+            return after.get("grade_id")
+    return None

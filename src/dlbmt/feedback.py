@@ -21,10 +21,15 @@ LIMIT_TEXTS = {
 
 
 def limit_messages(events: list[dict], grade_id: str) -> list[str]:
-    """Texts for the limits that concern this task's cell, and the whole-notebook ones."""
+    """Texts for the limits that concern this task's cells, and the whole-notebook ones.
+
+    A limit in an answer cell belongs to the task it answers (``task``); one in a
+    cell outside any task concerns every task after it and is shown everywhere.
+    """
     texts = []
     for event in events:
-        if "cell" in event and event.get("grade_id") not in (grade_id, None):
+        owner = event.get("task") or event.get("grade_id")
+        if "cell" in event and owner not in (grade_id, None):
             continue
         template = LIMIT_TEXTS.get(event.get("limit"), "Ein Limit wurde erreicht.")
         texts.append(template.format(cell=event.get("cell", "?"), seconds=event.get("seconds")))
