@@ -104,7 +104,9 @@ def test_two_different_accuracies(answers, key):
     )
 
 
-@pytest.mark.task("nb1_mnist_hyperparameters", points=1, depends_on=("nb1_mnist_model",))
+@pytest.mark.task(
+    "nb1_mnist_hyperparameters", points=1, depends_on=("nb1_mnist_model", "nb1_mnist_training")
+)
 def test_second_configuration_is_trained(answers, key):
     """accuracy_b ist die gemessene Genauigkeit eines trainierten zweiten Netzes."""
     recomputed = _accuracy(answers.get("probabilities_b"), key.get("y_test"))
@@ -116,7 +118,7 @@ def test_second_configuration_is_trained(answers, key):
     )
 
 
-@pytest.mark.task("nb1_glyphs", points=1, depends_on=("nb1_mnist_training",))
+@pytest.mark.task("nb1_glyphs", points=1, depends_on=("nb1_mnist_model",))
 def test_glyph_probabilities_come_from_the_model(answers, key):
     """glyph_probabilities sind die Ausgaben von mnist_model für die Zeichenbilder."""
     given, model_output = answers.get("glyph_probabilities"), answers.get("model_on_glyphs")
@@ -129,7 +131,7 @@ def test_glyph_probabilities_come_from_the_model(answers, key):
     )
 
 
-@pytest.mark.task("nb1_glyphs", points=1, depends_on=("nb1_mnist_training",))
+@pytest.mark.task("nb1_glyphs", points=1, depends_on=("nb1_mnist_model",))
 def test_glyph_classes_and_confidence(answers, key):
     """Vorhergesagte Klasse und Konfidenz je Zeichenbild."""
     probabilities = answers.get("glyph_probabilities")

@@ -166,7 +166,7 @@ def test_accuracy_of_the_pretrained_network(answers, key):
     )
 
 
-@pytest.mark.task("nb2_experiment", points=1)
+@pytest.mark.task("nb2_experiment", points=1, depends_on=("nb2_oct_predict",))
 def test_augmented_training_reaches_the_accuracy(answers, key):
     """Dasselbe Netz, mit Augmentation trainiert, erreicht mindestens 80 % auf dem Testdatensatz."""
     assert answers.get("parameters") == key.get("parameters"), (
@@ -180,7 +180,7 @@ def test_augmented_training_reaches_the_accuracy(answers, key):
     )
 
 
-@pytest.mark.task("nb2_experiment", points=1)
+@pytest.mark.task("nb2_experiment", points=1, depends_on=("nb2_oct_predict",))
 def test_recorded_accuracy_is_the_models(answers, key):
     """genauigkeit_augmentiert ist die gemessene Genauigkeit von modell_augmentiert."""
     recomputed = _retrained_accuracy(answers, key)
@@ -190,7 +190,7 @@ def test_recorded_accuracy_is_the_models(answers, key):
     )
 
 
-@pytest.mark.task("nb2_experiment", points=1)
+@pytest.mark.task("nb2_experiment", points=1, depends_on=("nb2_oct_predict",))
 def test_no_vertical_flip_among_the_operations(answers, key):
     """Keine Operation spiegelt die Bilder vertikal."""
     outputs = answers.get("operations_on_drusen")

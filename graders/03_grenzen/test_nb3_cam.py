@@ -67,7 +67,9 @@ def test_cam_matches_grad_cam_on_unseen_images(answers, key):
     )
 
 
-@pytest.mark.task("nb3_heatmaps", points=1, depends_on=("nb3_load_images",))
+@pytest.mark.task(
+    "nb3_heatmaps", points=1, depends_on=("nb3_load_images", "nb3_classify", "nb3_cam")
+)
 def test_heatmap_of_bild_1(answers, key):
     """Map1 ist die CAM von Bild 1 für die vorhergesagte Klasse."""
     given, expected = answers.get("map1"), key.get("map1")
@@ -76,7 +78,9 @@ def test_heatmap_of_bild_1(answers, key):
     )
 
 
-@pytest.mark.task("nb3_heatmaps", points=1, depends_on=("nb3_load_images",))
+@pytest.mark.task(
+    "nb3_heatmaps", points=1, depends_on=("nb3_load_images", "nb3_classify", "nb3_cam")
+)
 def test_heatmap_of_bild_2(answers, key):
     """Map2 ist die CAM von Bild 2 für die vorhergesagte Klasse."""
     given, expected = answers.get("map2"), key.get("map2")
@@ -94,7 +98,7 @@ def _region(answers, key, index: int) -> tuple[str, str]:
     return given[index], key.get("true_regions")[index]
 
 
-@pytest.mark.task("nb3_where_looks", points=1)
+@pytest.mark.task("nb3_where_looks", points=1, depends_on=("nb3_heatmaps",))
 def test_region_of_bild_1(answers, key):
     """Die genannte Region für Bild 1 ist die, in der das Maximum der CAM liegt."""
     given, truth = _region(answers, key, 0)
@@ -104,7 +108,7 @@ def test_region_of_bild_1(answers, key):
     )
 
 
-@pytest.mark.task("nb3_where_looks", points=1)
+@pytest.mark.task("nb3_where_looks", points=1, depends_on=("nb3_heatmaps",))
 def test_region_of_bild_2(answers, key):
     """Die genannte Region für Bild 2 ist die, in der das Maximum der CAM liegt."""
     given, truth = _region(answers, key, 1)
@@ -115,7 +119,7 @@ def test_region_of_bild_2(answers, key):
     )
 
 
-@pytest.mark.task("nb3_gradcam", points=1, depends_on=("nb3_load_images",))
+@pytest.mark.task("nb3_gradcam", points=1, depends_on=("nb3_load_images", "nb3_classify"))
 def test_grad_cam_of_both_images(answers, key):
     """gradcam1 und gradcam2 sind die Grad-CAM-Karten der vorhergesagten Klassen."""
     for name, picture in (("gradcam1", "Bild 1"), ("gradcam2", "Bild 2")):

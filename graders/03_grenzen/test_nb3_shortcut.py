@@ -30,7 +30,7 @@ SUBGROUPS = (
 )
 
 
-@pytest.mark.task("nb3_colormaps", points=1)
+@pytest.mark.task("nb3_colormaps", points=1, depends_on=("nb3_load_images",))
 def test_colormaps_that_reveal_the_stamp(answers, key):
     """Die Colormaps, mit denen der Stempel in Bild 1 deutlich sichtbar wird."""
     given = answers.get("revealing")
@@ -141,7 +141,7 @@ def test_cam_leaves_the_stamp_corner(answers, key):
     )
 
 
-@pytest.mark.task("nb3_fix_retrain", points=1)
+@pytest.mark.task("nb3_fix_retrain", points=1, depends_on=("nb3_audit",))
 def test_reported_numbers_are_measured(answers, key):
     """fix_zahlen enthält die gemessenen Zahlen des alten und des neuen Modells."""
     given, expected = answers.get("fix_numbers"), key.get("fix_numbers")

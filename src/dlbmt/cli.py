@@ -150,6 +150,18 @@ def cmd_train(course: Course, args) -> None:
     print(json.dumps(record, indent=1, ensure_ascii=False))
 
 
+def cmd_selftest(course: Course, args) -> None:
+    from dlbmt.mutation import format_report, selftest
+
+    assignments = _assignments(course, args.assignments)
+    report = selftest(course, assignments, workers=args.workers, tasks=args.task)
+    print(format_report(report))
+    if not report.ok:
+        raise CourseError(
+            "The graders' self-test found tasks whose loss differs from what they declare."
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlbmt", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -177,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="regrade submissions that are up to date, too"
     )
     p.set_defaults(run=cmd_autograde)
+
+    p = sub.add_parser(
+        "selftest", help="check the graders: each task's stub must lose exactly its points"
+    )
+    p.add_argument("assignments", nargs="*", help="default: all assignments")
+    p.add_argument("--workers", type=int, default=2, help="notebooks executed at a time")
+    p.add_argument("--task", action="append", help="only this task's mutant (repeatable)")
+    p.set_defaults(run=cmd_selftest)
 
     p = sub.add_parser("feedback", help="write feedback HTML without hidden tests")
     p.add_argument("assignment")
