@@ -3,8 +3,10 @@
 For each assignment it measures, on this machine:
 - the reference solution end to end with a fresh kernel (``jupyter nbconvert --execute``),
   against the notebook's budget from its issue;
-- the same notebook run by our sandboxed runner with recording, i.e. the grading overhead;
-- every number the reference run recorded whose name mentions accuracy, mse or loss.
+- the same notebook run by our sandboxed runner with recording;
+- every number the reference run recorded whose name mentions accuracy, mse or loss;
+- the grading overhead per submission and the throughput against stock nbgrader
+  (:mod:`dlbmt.bench_grading`; skip with ``--no-grading``).
 """
 
 from __future__ import annotations
@@ -82,9 +84,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("assignments", nargs="*")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--no-grading", action="store_true", help="skip the grading overhead and throughput runs"
+    )
     args = parser.parse_args(argv)
     course = Course.find()
     results = [bench_assignment(course, a) for a in args.assignments or course.assignments()]
+    grading = None
+    if not args.no_grading:
+        from dlbmt.bench_grading import grading_benchmarks
+
+        grading = grading_benchmarks(
+            course, {item["assignment"]: item["reference_seconds"] for item in results}
+        )
     for item in results:
         mark = "ok" if item["within_budget"] else "OVER BUDGET"
         print(
@@ -94,9 +106,32 @@ def main(argv: list[str] | None = None) -> int:
         )
         for name, value in item["metrics"].items():
             print(f"    {name} = {value}")
+    if grading:
+        print_grading(grading)
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1), encoding="utf-8")
+        payload = {"notebooks": results, "grading": grading}
+        Path(args.json).write_text(json.dumps(payload, indent=1), encoding="utf-8")
     return 0 if all(item["within_budget"] for item in results) else 1
+
+
+def print_grading(grading: dict) -> None:
+    print(f"\nGrading on {grading['cores']} cores")
+    for item in grading["overhead"]:
+        print(
+            f"  {item['assignment']}: dlbmt autograde of one submission "
+            f"{item['autograde_seconds']} s vs bare nbconvert {item['bare_seconds']} s "
+            f"({item['overhead_percent']:+} %, limit +15 %)"
+        )
+    speed = grading["throughput"]
+    print(
+        f"  {speed['submissions']} submissions: stock nbgrader autograde, sequential, "
+        f"{speed['nbgrader_sequential_seconds']} s"
+    )
+    for workers, seconds in speed["dlbmt_seconds"].items():
+        print(
+            f"    dlbmt autograde --workers {workers}: {seconds} s "
+            f"({speed['speedup'][workers]}x; 2 workers must reach 1.5x)"
+        )
 
 
 if __name__ == "__main__":

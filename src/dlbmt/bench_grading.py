@@ -1,0 +1,117 @@
+"""Grading benchmarks of ``make bench``: overhead per submission and throughput.
+
+- Overhead: ``dlbmt autograde`` of one submission, the whole command, against
+  bare execution of the same notebook (``jupyter nbconvert --execute``).
+- Throughput: the same six real submissions (reference and typical of each
+  notebook) graded by stock ``nbgrader autograde``, one assignment after the
+  other as nbgrader does it, and by one ``dlbmt autograde --workers N`` run,
+  for N = 1 .. the number of cores.
+
+Each measurement works on a fresh copy of the course in a scratch folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from dlbmt.course import Course
+
+STUDENTS = ("reference", "typical")
+COURSE_PARTS = ("nbgrader_config.py", "source", "release", "graders", "data")
+# nbgrader as it ships: its own Execute and SaveAutoGrades, no sandbox, no graders.
+STOCK_CONFIG = """
+c = get_config()
+c.CourseDirectory.course_id = "dl-bmt"
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+c.Execute.timeout = 600
+"""
+
+
+def course_copy(
+    course: Course, target: Path, students=STUDENTS, stock: bool = False, keys: Path | None = None
+) -> Path:
+    """A released copy of the course with the example ``students`` submitted.
+
+    ``keys``: a ``.grading/key`` folder to reuse, so that recording the answer keys
+    is neither repeated nor measured.
+    """
+    target.mkdir(parents=True)
+    for part in COURSE_PARTS:
+        source = course.root / part
+        if source.is_dir():
+            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / part)
+    if stock:
+        (target / "nbgrader_config.py").write_text(STOCK_CONFIG, encoding="utf-8")
+    examples = course.root / "examples" / "submissions"
+    for student in students:
+        for assignment in course.assignments():
+            submitted = target / "submitted" / student / assignment
+            shutil.copytree(examples / student / assignment, submitted)
+    run(target, "nbgrader", "generate_assignment", *course.assignments(), "--force")
+    if keys is not None:
+        shutil.copytree(keys, target / ".grading" / "key")
+    elif not stock:
+        run(target, "dlbmt", "key")
+    return target
+
+
+def run(folder: Path, tool: str, *args: str) -> float:
+    """Run ``dlbmt`` or ``nbgrader`` in ``folder``; returns its wall time in seconds."""
+    module = "dlbmt.cli" if tool == "dlbmt" else "nbgrader"
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    extra = ["--log-level=WARN"] if tool == "nbgrader" else []
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-m", module, *args, *extra], cwd=folder, env=env,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    seconds = time.monotonic() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"{tool} {' '.join(args)} failed:\n{completed.stderr[-3000:]}")
+    return seconds
+
+
+def overhead(course: Course, folder: Path, assignment: str, bare_seconds: float) -> dict:
+    seconds = run(folder, "dlbmt", "autograde", assignment, "--student", "reference")
+    return {
+        "assignment": assignment,
+        "bare_seconds": round(bare_seconds, 1),
+        "autograde_seconds": round(seconds, 1),
+        "overhead_percent": round(100 * (seconds - bare_seconds) / bare_seconds, 1),
+    }
+
+
+def throughput(course: Course, scratch: Path, workers: list[int], keys: Path) -> dict:
+    stock = course_copy(course, scratch / "stock", stock=True)
+    nbgrader_seconds = sum(run(stock, "nbgrader", "autograde", a) for a in course.assignments())
+    ours = {}
+    for count in workers:
+        folder = course_copy(course, scratch / f"workers-{count}", keys=keys)
+        ours[count] = run(folder, "dlbmt", "autograde", "--workers", str(count))
+    submissions = len(STUDENTS) * len(course.assignments())
+    return {
+        "submissions": submissions,
+        "nbgrader_sequential_seconds": round(nbgrader_seconds, 1),
+        "dlbmt_seconds": {n: round(s, 1) for n, s in ours.items()},
+        "speedup": {n: round(nbgrader_seconds / s, 2) for n, s in ours.items()},
+    }
+
+
+def grading_benchmarks(course: Course, bare_seconds: dict[str, float]) -> dict:
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="dlbmt-bench-") as scratch:
+        scratch = Path(scratch)
+        single = course_copy(course, scratch / "overhead", students=("reference",))
+        keys = single / ".grading" / "key"
+        overheads = [overhead(course, single, a, bare_seconds[a]) for a in bare_seconds]
+        speed = throughput(course, scratch, sorted({1, 2, cores}), keys)
+    return {"cores": cores, "overhead": overheads, "throughput": speed}
