@@ -55,7 +55,8 @@ def course_copy(
         for assignment in course.assignments():
             submitted = target / "submitted" / student / assignment
             shutil.copytree(examples / student / assignment, submitted)
-    run(target, "nbgrader", "generate_assignment", *course.assignments(), "--force")
+    for assignment in course.assignments():
+        run(target, "nbgrader", "generate_assignment", assignment, "--force")
     if keys is not None:
         shutil.copytree(keys, target / ".grading" / "key")
     elif not stock:
