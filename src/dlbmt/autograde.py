@@ -54,9 +54,9 @@ class Outcome:
     gradebook: dict | None = field(default=None, repr=False)
 
 
-def nbgrader(course: Course, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def nbgrader(course: Course, *args: str) -> subprocess.CompletedProcess:
     """Run an nbgrader command on the course folder (quietly)."""
-    environment = dict(os.environ, **(env or {}))
+    environment = dict(os.environ)
     # nbgrader creates the gradebook with alembic, which must be on PATH.
     environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
     command = [sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"]
@@ -305,22 +305,12 @@ def _kept_or_merged(course: Course, gradebook, jobs) -> dict[tuple[str, str], Ou
         record = read_result(course, assignment, student)
         if not is_current(record, course, assignment, student):
             continue
-        if _scores_in(gradebook, assignment, student) != record["scores"]:
+        if gb.scores_in(gradebook, assignment, student) != record["scores"]:
             gb.merge_submission(gradebook, assignment, student, record["gradebook"])
             done[(assignment, student)] = Outcome(assignment, student, True, 0.0, "merged")
         else:
             done[(assignment, student)] = Outcome(assignment, student, True, 0.0, "up to date")
     return done
-
-
-def _scores_in(gradebook, assignment: str, student: str) -> dict:
-    from nbgrader.api import MissingEntry
-
-    try:
-        submission = gradebook.find_submission(assignment, student)
-    except MissingEntry:
-        return {}
-    return {g.name: g.auto_score for nb in submission.notebooks for g in nb.grades}
 
 
 def _grade(course, gradebook, pending, structure, workers, scheduler, progress) -> dict:

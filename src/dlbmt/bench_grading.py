@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from dlbmt.autograde import nbgrader
 from dlbmt.course import Course
 
 STUDENTS = ("reference", "typical")
@@ -66,15 +67,13 @@ def course_copy(
 
 def run(folder: Path, tool: str, *args: str) -> float:
     """Run ``dlbmt`` or ``nbgrader`` in ``folder``; returns its wall time in seconds."""
-    module = "dlbmt.cli" if tool == "dlbmt" else "nbgrader"
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    extra = ["--log-level=WARN"] if tool == "nbgrader" else []
     started = time.monotonic()
-    completed = subprocess.run(
-        [sys.executable, "-m", module, *args, *extra], cwd=folder, env=env,
-        capture_output=True, text=True,
-    )  # fmt: skip
+    if tool == "nbgrader":
+        completed = nbgrader(Course(folder), *args)
+    else:
+        completed = subprocess.run(
+            [sys.executable, "-m", "dlbmt.cli", *args], cwd=folder, capture_output=True, text=True
+        )
     seconds = time.monotonic() - started
     if completed.returncode != 0:
         raise RuntimeError(f"{tool} {' '.join(args)} failed:\n{completed.stderr[-3000:]}")

@@ -53,28 +53,27 @@ def course_config(course: Course):
         ) from None
 
 
-def db_url(course: Course) -> str:
+def db_url(course: Course, config=None) -> str:
     """The gradebook's URL; a relative SQLite path is relative to the course folder."""
-    url = course_config(course).CourseDirectory.get("db_url", DEFAULT_DB_URL)
+    config = config if config is not None else course_config(course)
+    url = config.CourseDirectory.get("db_url", DEFAULT_DB_URL)
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/"):
         return prefix + str(course.root / url[len(prefix) :])
     return url
 
 
-def course_id(course: Course) -> str:
-    return course_config(course).CourseDirectory.get("course_id", "default_course")
-
-
 @contextmanager
 def open_gradebook(course: Course):
     from nbgrader.api import Gradebook
 
+    config = course_config(course)
+    url = db_url(course, config)
     try:
-        gradebook = Gradebook(db_url(course), course_id(course))
+        gradebook = Gradebook(url, config.CourseDirectory.get("course_id", "default_course"))
     except Exception as error:  # noqa: BLE001 - e.g. a database server that is down
         raise CourseError(
-            f"The gradebook at {_safe_url(db_url(course))} cannot be opened "
+            f"The gradebook at {_safe_url(url)} cannot be opened "
             f"({type(error).__name__}). Check c.CourseDirectory.db_url in nbgrader_config.py "
             "and that the database server runs."
         ) from None
@@ -201,17 +200,22 @@ def _merge(gradebook, assignment: str, student: str, record: dict) -> None:
 
 def auto_scores(course: Course, assignment: str, student: str) -> dict[str, float | None]:
     """{grade_id: automatic score} of a submission; empty when it is not in the gradebook."""
+    with open_gradebook(course) as gradebook:
+        return scores_in(gradebook, assignment, student)
+
+
+def scores_in(gradebook, assignment: str, student: str) -> dict[str, float | None]:
+    """:func:`auto_scores` in an open gradebook."""
     from nbgrader.api import MissingEntry
 
-    with open_gradebook(course) as gradebook:
-        try:
-            submission = gradebook.find_submission(assignment, student)
-        except MissingEntry:
-            return {}
-        return {
-            grade.name: grade.auto_score for notebook in submission.notebooks
-            for grade in notebook.grades
-        }  # fmt: skip
+    try:
+        submission = gradebook.find_submission(assignment, student)
+    except MissingEntry:
+        return {}
+    return {
+        grade.name: grade.auto_score for notebook in submission.notebooks
+        for grade in notebook.grades
+    }  # fmt: skip
 
 
 def record_scores(record: dict) -> dict[str, float | None]:
