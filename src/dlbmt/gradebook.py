@@ -110,19 +110,26 @@ def snapshot_structure(course: Course, target: Path) -> Path:
     Workers grade into copies of it, so that nbgrader finds the assignment's
     cells and students without touching the real gradebook.
     """
-    from nbgrader.api import Base, Gradebook
-    from sqlalchemy import create_engine, select
+    from nbgrader.api import Base
+    from sqlalchemy import create_engine, select, text
 
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
     partial.unlink(missing_ok=True)
-    Gradebook(f"sqlite:///{partial}").close()  # creates the schema and alembic's stamp
     source = create_engine(db_url(course))
     destination = create_engine(f"sqlite:///{partial}")
     try:
         with source.connect() as reader, destination.begin() as writer:
-            for table in reversed(Base.metadata.sorted_tables):
-                writer.execute(table.delete())  # e.g. the default course nbgrader adds
+            Base.metadata.create_all(writer)
+            # nbgrader stamps a new gradebook by running the `alembic` program, which
+            # is only found with the environment activated; the real gradebook's stamp
+            # is the right one anyway, and a stamped file makes nbgrader skip that step.
+            stamp = reader.execute(text("SELECT version_num FROM alembic_version")).scalars()
+            writer.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            for version in stamp:
+                writer.execute(
+                    text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": version}
+                )
             for table in Base.metadata.sorted_tables:
                 if table.name in SUBMISSION_TABLES:
                     continue
