@@ -28,9 +28,8 @@ from dlbmt.ecg import (
     style_qrs_axes,
 )
 from dlbmt.errors import CourseError
+from dlbmt.network121 import BIAS_NAMES, WEIGHT_NAMES, relu_network
 
-WEIGHT_NAMES = ("w1", "w2", "w3", "w4", "w5")
-BIAS_NAMES = ("b1", "b2", "b3", "b4")
 LAYERS = (
     ("Schicht 1 (1 Neuron)", ("w1", "b1")),
     ("Schicht 2 (2 Neuronen)", ("w2", "w3", "b2", "b3")),
@@ -45,21 +44,6 @@ CURVE_POINTS = 401
 # Deliberately not a fit: a plain starting point the students move away from.
 DEFAULT_W = (1.0, 1.0, 1.0, 1.0, 1.0)
 DEFAULT_B = (0.0, 0.0, 0.0, 0.0)
-
-
-def _relu(values: np.ndarray) -> np.ndarray:
-    return np.maximum(values, 0.0)
-
-
-def relu_network(x: np.ndarray, w: Sequence[float], b: Sequence[float]) -> np.ndarray:
-    """Output of the 1-2-1 ReLU network, computed like Keras' Dense layers with ReLU."""
-    w1, w2, w3, w4, w5 = w
-    b1, b2, b3, b4 = b
-    x = np.asarray(x, dtype=float)
-    hidden1 = _relu(w1 * x + b1)
-    hidden2a = _relu(w2 * hidden1 + b2)
-    hidden2b = _relu(w3 * hidden1 + b3)
-    return _relu(w4 * hidden2a + w5 * hidden2b + b4)
 
 
 def _check_parameters(w: Sequence[float], b: Sequence[float]) -> tuple[list[float], list[float]]:
