@@ -1,7 +1,8 @@
 """Grading benchmarks of ``make bench``: overhead per submission and throughput.
 
 - Overhead: ``dlbmt autograde`` of one submission, the whole command, against
-  bare execution of the same notebook (``jupyter nbconvert --execute``).
+  bare execution of the same notebook (``jupyter nbconvert --execute``); the
+  median of interleaved pairs.
 - Throughput: the same six real submissions (reference and typical of each
   notebook) graded by stock ``nbgrader autograde``, one assignment after the
   other as nbgrader does it, and by one ``dlbmt autograde --workers N`` run,
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -80,13 +82,29 @@ def run(folder: Path, tool: str, *args: str) -> float:
     return seconds
 
 
-def overhead(course: Course, folder: Path, assignment: str, bare_seconds: float) -> dict:
-    seconds = run(folder, "dlbmt", "autograde", assignment, "--student", "reference")
+def overhead(course: Course, folder: Path, assignment: str, repeats: int) -> dict:
+    """Median of ``repeats`` interleaved pairs: bare nbconvert, then our whole command.
+
+    Single runs of a training notebook vary by several seconds on a laptop; pairs
+    taken one right after the other see the same machine state, and medians keep
+    one disturbed run from deciding the figure.
+    """
+    from dlbmt.bench import bare_execution_seconds
+
+    notebook = course.root / "examples/submissions/reference" / assignment / f"{assignment}.ipynb"
+    bare, ours = [], []
+    for _ in range(repeats):
+        bare.append(bare_execution_seconds(notebook, course.data))
+        ours.append(
+            run(folder, "dlbmt", "autograde", assignment, "--student", "reference", "--force")
+        )
+    bare_median, ours_median = statistics.median(bare), statistics.median(ours)
     return {
         "assignment": assignment,
-        "bare_seconds": round(bare_seconds, 1),
-        "autograde_seconds": round(seconds, 1),
-        "overhead_percent": round(100 * (seconds - bare_seconds) / bare_seconds, 1),
+        "bare_seconds": round(bare_median, 1),
+        "autograde_seconds": round(ours_median, 1),
+        "overhead_percent": round(100 * (ours_median - bare_median) / bare_median, 1),
+        "samples": {"bare": [round(x, 1) for x in bare], "autograde": [round(x, 1) for x in ours]},
     }
 
 
@@ -106,12 +124,12 @@ def throughput(course: Course, scratch: Path, workers: list[int], keys: Path) ->
     }
 
 
-def grading_benchmarks(course: Course, bare_seconds: dict[str, float]) -> dict:
+def grading_benchmarks(course: Course, assignments: list[str], repeats: int = 3) -> dict:
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="dlbmt-bench-") as scratch:
         scratch = Path(scratch)
         single = course_copy(course, scratch / "overhead", students=("reference",))
         keys = single / ".grading" / "key"
-        overheads = [overhead(course, single, a, bare_seconds[a]) for a in bare_seconds]
+        overheads = [overhead(course, single, a, repeats) for a in assignments]
         speed = throughput(course, scratch, sorted({1, 2, cores}), keys)
-    return {"cores": cores, "overhead": overheads, "throughput": speed}
+    return {"cores": cores, "repeats": repeats, "overhead": overheads, "throughput": speed}
