@@ -873,7 +873,7 @@ def test_a_limit_is_named_in_the_feedback_and_the_record(tampered, student):
         named = [
             line
             for line in text.splitlines()
-            if word in line and (cell is None or f"Zelle {cell} " in line)
+            if word in line and (cell is None or f"Zelle {cell + 1} " in line)
         ]
         assert bool(named) == (task in tasks), (task, text)
 
@@ -892,7 +892,8 @@ def test_a_limit_in_an_answer_cell_is_named_in_the_feedback(tampered):
     notebook = _autograded(tampered["course"], "loop_in_answer_cell")
     cell = cell_index(notebook, "tiny_value_answer")
     text = _feedback(notebook)["tiny_value"]
-    assert f"Zelle {cell} " in text and LIMIT_WORDS["cell_time"] in text
+    assert f"Zelle {cell + 1} (tiny_value_answer) " in text
+    assert LIMIT_WORDS["cell_time"] in text
 
 
 def test_enormous_output_is_cut_in_the_autograded_notebook(tampered):

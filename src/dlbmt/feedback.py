@@ -32,8 +32,17 @@ def limit_messages(events: list[dict], grade_id: str) -> list[str]:
         if "cell" in event and owner not in (grade_id, None):
             continue
         template = LIMIT_TEXTS.get(event.get("limit"), "Ein Limit wurde erreicht.")
-        texts.append(template.format(cell=event.get("cell", "?"), seconds=event.get("seconds")))
+        texts.append(template.format(cell=_cell_name(event), seconds=event.get("seconds")))
     return texts
+
+
+def _cell_name(event: dict) -> str:
+    """How a student finds the cell: counted from 1 like in the notebook, with its ID."""
+    index = event.get("cell")
+    if not isinstance(index, int):
+        return "?"
+    grade_id = event.get("grade_id")
+    return f"{index + 1} ({grade_id})" if grade_id else str(index + 1)
 
 
 def _format_points(value: float) -> str:
