@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         "--no-grading", action="store_true", help="skip the grading overhead and throughput runs"
     )
     parser.add_argument(
-        "--repeats", type=int, default=3, help="pairs of runs behind each overhead figure"
+        "--repeats", type=int, default=3, help="interleaved runs behind each compared figure"
     )
     args = parser.parse_args(argv)
     if args.repeats < 1:
@@ -129,12 +129,13 @@ def print_grading(grading: dict) -> None:
     speed = grading["throughput"]
     print(
         f"  {speed['submissions']} submissions: stock nbgrader autograde, sequential, "
-        f"{speed['nbgrader_sequential_seconds']} s"
+        f"{speed['nbgrader_sequential_seconds']} s (runs {speed['samples']['nbgrader']})"
     )
     for workers, seconds in speed["dlbmt_seconds"].items():
         print(
             f"    dlbmt autograde --workers {workers}: {seconds} s "
-            f"({speed['speedup'][workers]}x; 2 workers must reach 1.5x)"
+            f"({speed['speedup'][workers]}x; 2 workers must reach 1.5x; "
+            f"runs {speed['samples'][f'workers_{workers}']})"
         )
 
 
