@@ -8,9 +8,14 @@ the tiny course in ``tiny_course.py``, which executes in seconds.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from course_tools import REPO, copy_course, gradebook_scores, run_dlbmt
+
+# Instructors' machines write bytecode caches; a developer's PYTHONDONTWRITEBYTECODE=1
+# would hide a grading step that writes into the course (graders/__pycache__ did).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 ASSIGNMENTS = sorted(p.name for p in (REPO / "source").iterdir() if p.is_dir())
 

@@ -70,6 +70,9 @@ def _grader_environment() -> dict[str, str]:
     import os
 
     env = dict(os.environ)
-    env.update({"TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "", "PYTHONHASHSEED": "0"})
+    env.update({"TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "", "PYTHONHASHSEED": "0",
+                # pytest would cache the rewritten grader modules in graders/__pycache__:
+                # grading must leave the course's hidden material as it was.
+                "PYTHONDONTWRITEBYTECODE": "1"})  # fmt: skip
     env.pop("DLBMT_ANSWER_DIR", None)
     return env
