@@ -254,14 +254,19 @@ def _client(scheduler: str | None, workers: int):
         with client:
             yield client
         return
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,  # nbgrader changes the working directory: one task per process
-        processes=True,
-        memory_limit=0,  # the sandbox limits each kernel's memory
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
+    import dask
+
+    # Workers sample their own stacks every 10 ms for the dashboard's profile, which
+    # nobody looks at here; on a small machine that CPU is taken from the kernels.
+    with dask.config.set({"distributed.worker.profile.enabled": False}):
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,  # nbgrader changes the working directory: one task each
+            processes=True,
+            memory_limit=0,  # the sandbox limits each kernel's memory
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
     with cluster, Client(cluster) as client:
         yield client
 
