@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 
+from dlbmt.course import Course
+
 REPO = Path(__file__).resolve().parents[1]
 COURSE_PARTS = ("nbgrader_config.py", "source", "release", "graders", "data", "examples")
 
 
 def copy_course(target: Path, parts=COURSE_PARTS) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    for part in parts:
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
-        elif source.is_file():
-            shutil.copy2(source, target / part)
-    return target
+    return Course(REPO).copy_parts(target, parts)
 
 
 def run_dlbmt(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -45,13 +45,7 @@ def course_copy(
     ``keys``: a ``.grading/key`` folder to reuse, so that recording the answer keys
     is neither repeated nor measured.
     """
-    target.mkdir(parents=True)
-    for part in COURSE_PARTS:
-        source = course.root / part
-        if source.is_dir():
-            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / part)
+    course.copy_parts(target, COURSE_PARTS)
     if stock:
         (target / "nbgrader_config.py").write_text(STOCK_CONFIG, encoding="utf-8")
     examples = course.root / "examples" / "submissions"

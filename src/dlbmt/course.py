@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +83,17 @@ class Course:
         if not self.submitted.is_dir():
             return []
         return sorted(p.name for p in self.submitted.iterdir() if (p / assignment).is_dir())
+
+    def copy_parts(self, target: Path, parts: Sequence[str]) -> Path:
+        """Copy the named top-level files and folders (those that exist) into ``target``."""
+        target.mkdir(parents=True, exist_ok=True)
+        for part in parts:
+            source = self.root / part
+            if source.is_dir():
+                shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
+            elif source.is_file():
+                shutil.copy2(source, target / part)
+        return target
 
 
 def file_digest(*paths: Path) -> str:
