@@ -22,12 +22,14 @@ import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from unittest import mock
 
 import keras
 import matplotlib.pyplot as plt
 import neurokit2 as nk
 import numpy as np
 import pandas as pd
+import scipy.integrate
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -62,15 +64,35 @@ def x_grid() -> np.ndarray:
     return np.linspace(-X_HALF_RANGE, X_HALF_RANGE, N_POINTS)
 
 
+def _fixed_step_solve_ivp(fun, t_span, y0, t_eval=None, **options):
+    """ECGSYN's ODE solved with one Runge-Kutta step per output sample.
+
+    neurokit2 integrates with scipy's adaptive RK45. Its accept/reject decisions
+    flip with the last bit of rounding, which differs between BLAS kernels and
+    SIMD units (measured: the R peaks of two CPUs moved by up to 0.15 mV). With a
+    fixed step the signal is the same on every machine, and the step (2 ms) is
+    far below the width of the narrowest ECGSYN wave (the QRS, about 30 ms).
+    """
+    step = float(t_eval[1] - t_eval[0])
+    return _SOLVE_IVP(
+        fun, t_span, y0, t_eval=t_eval, method="RK45", first_step=step, max_step=step,
+        rtol=1e3, atol=1e3,  # never reject a step: the step size stays fixed
+    )  # fmt: skip
+
+
+_SOLVE_IVP = scipy.integrate.solve_ivp
+
+
 def simulate_ecg(seed: int = SEED) -> np.ndarray:
     """A synthetic single-lead ECG from neurokit2's ECGSYN model (15 s at 500 Hz)."""
-    return nk.ecg_simulate(
-        duration=DURATION_S,
-        sampling_rate=SAMPLING_RATE,
-        heart_rate=HEART_RATE,
-        method="ecgsyn",
-        random_state=seed,
-    )
+    with mock.patch.object(scipy.integrate, "solve_ivp", _fixed_step_solve_ivp):
+        return nk.ecg_simulate(
+            duration=DURATION_S,
+            sampling_rate=SAMPLING_RATE,
+            heart_rate=HEART_RATE,
+            method="ecgsyn",
+            random_state=seed,
+        )
 
 
 def qrs_complexes_from_signal(
