@@ -24,19 +24,19 @@ c.ClearSolutions.text_stub = "IHRE ANTWORT HIER"
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     # A pasted copy of a test cell must not fail the whole submission.
-    "dlbmt.nbgrader_plugins.DeduplicateGradeIds",
+    "dlbmt.grading.nbgrader_plugins.DeduplicateGradeIds",
     # Cells a student adds with nbgrader metadata earn nothing and fail nothing.
-    "dlbmt.nbgrader_plugins.DropUnknownGradeCells",
+    "dlbmt.grading.nbgrader_plugins.DropUnknownGradeCells",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    "dlbmt.nbgrader_plugins.SandboxedExecute",
+    "dlbmt.grading.nbgrader_plugins.SandboxedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "dlbmt.nbgrader_plugins.SaveGraderScores",
+    "dlbmt.grading.nbgrader_plugins.SaveGraderScores",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-from dlbmt.course import Course
+from dlbmt.grading.course import Course
 
 REPO = Path(__file__).resolve().parents[1]
 COURSE_PARTS = ("nbgrader_config.py", "source", "release", "graders", "data", "examples")
@@ -24,7 +24,7 @@ def run_dlbmt(course: Path, *args: str, check: bool = True) -> subprocess.Comple
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     completed = subprocess.run(
-        [sys.executable, "-m", "dlbmt.cli", *args],
+        [sys.executable, "-m", "dlbmt.tools.cli", *args],
         cwd=course,
         env=env,
         capture_output=True,

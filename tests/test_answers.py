@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlbmt.answers import MAX_FILE_BYTES, AnswerStore, MissingAnswer, write_answer
-from dlbmt.recording import ANSWER_DIR_VARIABLE, Recorder
+from dlbmt.grading.answers import AnswerStore, MissingAnswer
+from dlbmt.recording import ANSWER_DIR_VARIABLE, MAX_FILE_BYTES, Recorder, write_answer
 
 
 class Evil:

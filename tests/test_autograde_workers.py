@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from dlbmt.autograde import student_lock
-from dlbmt.course import Course
+from dlbmt.grading.autograde import student_lock
+from dlbmt.grading.course import Course
 
 
 def _hold(course, student, spans, seconds=0.3):

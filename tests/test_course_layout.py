@@ -114,12 +114,12 @@ def test_release_matches_a_fresh_generation(tmp_path):
 
 
 def test_derived_example_submissions_are_current():
-    from dlbmt.course import Course
-    from dlbmt.examples import derived_examples
+    from dlbmt.grading.course import Course
+    from dlbmt.tools.examples import derived_examples
 
     for relative, text in derived_examples(Course(REPO)).items():
         assert (REPO / relative).read_text(encoding="utf-8") == text, (
-            f"{relative} is stale: run `python -m dlbmt.examples --update`"
+            f"{relative} is stale: run `python -m dlbmt.tools.examples --update`"
         )
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from course_tools import REPO
 
-from dlbmt import manifest
+from dlbmt.tools import manifest
 
 DATA = REPO / "data"
 

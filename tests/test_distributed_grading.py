@@ -8,9 +8,9 @@ import pytest
 from course_tools import gradebook_scores, run_dlbmt, submit
 from tiny_course import ASSIGNMENT, build_tiny_course, reference_submission, with_answers
 
-from dlbmt.autograde import grade_submission
-from dlbmt.course import Course
-from dlbmt.gradebook import snapshot_structure
+from dlbmt.grading.autograde import grade_submission
+from dlbmt.grading.course import Course
+from dlbmt.grading.gradebook import snapshot_structure
 
 EXPECTED = {"anna": (2, 1), "ben": (2, 0), "cleo": (0, 1)}
 

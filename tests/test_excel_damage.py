@@ -8,14 +8,14 @@ import pandas as pd
 import pytest
 
 from dlbmt.errors import CourseError
-from dlbmt.excel_damage import (
+from dlbmt.tools.lab_sheet import build_damaged_csv, true_lab_sheet
+from dlbmt.tools.excel_damage import (
     GERMAN_MONTHS,
     PLACEHOLDERS,
     SHEET_DATE,
     damage_lab_sheet,
     excel_coerce,
 )
-from dlbmt.labsheet import build_damaged_csv, true_lab_sheet
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from dlbmt.answers import AnswerStore
-from dlbmt.execution import execute_notebook
-from dlbmt.sandbox import Limits, bubblewrap
+from dlbmt.grading.answers import AnswerStore
+from dlbmt.grading.execution import execute_notebook
+from dlbmt.grading.sandbox import Limits, bubblewrap
 
 
 def _notebook(*sources: str) -> nbformat.NotebookNode:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlbmt.feedback import limit_messages
+from dlbmt.grading.feedback import limit_messages
 
 ANSWER_LOOP = {"limit": "cell_time", "cell": 4, "grade_id": "nb1_x_answer", "task": "nb1_x"}
 PLAIN_CELL_MEMORY = {"limit": "memory", "cell": 0, "grade_id": None}

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from dlbmt.errors import CourseError
-from dlbmt.labsheet import parse_reference_range, render_lab_sheet, true_lab_sheet
+from dlbmt.labsheet import parse_reference_range
+from dlbmt.tools.lab_sheet import render_lab_sheet, true_lab_sheet
 
 
 def test_true_sheet_has_the_lab_columns_and_float_values():

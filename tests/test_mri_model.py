@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dlbmt import mri
-from dlbmt.recipes import mri as recipe
+from dlbmt.tools.recipes import mri as recipe
 
 COURSE_DATA = Path(__file__).resolve().parents[1] / "data"
 

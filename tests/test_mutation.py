@@ -1,5 +1,5 @@
 """Grader self-test by mutation: every task's stub must cost exactly its own points
-and those of its declared dependents (see ``dlbmt.mutation`` for the semantics).
+and those of its declared dependents (see ``dlbmt.tools.mutation`` for the semantics).
 
 The real course's mutants (one per autograded task with solution cells, all three
 notebooks) are executed once, two at a time, in one module-scoped fixture; each
@@ -18,9 +18,9 @@ from course_tools import REPO, copy_course, graded_cells, run_dlbmt
 from tiny_course import ASSIGNMENT as TINY
 from tiny_course import build_tiny_course, cell_index
 
-from dlbmt.course import Course
 from dlbmt.errors import CourseError
-from dlbmt.mutation import (
+from dlbmt.grading.course import Course
+from dlbmt.tools.mutation import (
     MutantResult,
     covered_by,
     expected_loss,

@@ -78,7 +78,7 @@ def test_samples_are_test_images_with_right_and_wrong_predictions(shipped):
 def test_recipe_runs_in_smoke_mode(tmp_path, monkeypatch):
     import keras
 
-    from dlbmt.recipes import oct as recipe
+    from dlbmt.tools.recipes import oct as recipe
 
     monkeypatch.setenv("DLBMT_SMOKE", "1")
     (tmp_path / "oct").mkdir()

@@ -13,8 +13,8 @@ import pytest
 from course_tools import run_dlbmt, submit
 from tiny_course import ASSIGNMENT, build_tiny_course, reference_submission, with_answers
 
-from dlbmt.course import Course
-from dlbmt.gradebook import auto_scores, db_url
+from dlbmt.grading.course import Course
+from dlbmt.grading.gradebook import auto_scores, db_url
 
 ADMIN_URL = os.environ.get("DLBMT_TEST_POSTGRES_URL")
 

@@ -8,9 +8,9 @@ import threading
 import pytest
 from test_execution import RECORD, _notebook
 
-from dlbmt.answers import AnswerStore
-from dlbmt.execution import execute_notebook
-from dlbmt.sandbox import Limits, bubblewrap, drops_privileges, sandbox_uid
+from dlbmt.grading.answers import AnswerStore
+from dlbmt.grading.execution import execute_notebook
+from dlbmt.grading.sandbox import Limits, bubblewrap, drops_privileges, sandbox_uid
 
 needs_own_users = pytest.mark.skipif(
     not drops_privileges(bubblewrap() is not None),

@@ -81,9 +81,9 @@ def _cases(course, reference, marker):
             wrong,
             "tiny_square",
             """
-            import dlbmt.recording, dlbmt.answers
+            import dlbmt.recording, dlbmt.grading.answers
             dlbmt.recording.Recorder.save = lambda self, name, get: None
-            dlbmt.answers.write_answer = lambda *a, **k: None
+            dlbmt.grading.answers.write_answer = lambda *a, **k: None
             """,
         ),
         "input_transformer": insert_student_cell(
@@ -658,7 +658,7 @@ LIMIT_CASES = {
     "slow_notebook": ("wall_time", None, BOTH),
     "kill_all_processes": ("runner_stopped", None, BOTH),
 }
-# The German words of each limit's feedback (dlbmt.feedback.LIMIT_TEXTS).
+# The German words of each limit's feedback (dlbmt.grading.feedback.LIMIT_TEXTS).
 LIMIT_WORDS = {
     "cell_time": "Zeitlimit pro Zelle",
     "memory": "Speicherlimit",
@@ -824,7 +824,7 @@ def test_writing_outside_or_deleting_data_is_blocked(tampered):
     assert (course / "data" / "manifest.json").is_file()
     text = _outputs(course, "delete_data")
     assert "blocked" in text and "deleted" not in text and "overwritten" not in text
-    from dlbmt.manifest import verify
+    from dlbmt.tools.manifest import verify
 
     assert (course / "data" / DATA_FILE).is_file() and verify(course / "data") == []
 
@@ -943,7 +943,7 @@ def test_gradebook_is_intact_and_holds_exactly_the_graded_students(tampered):
 
 
 def test_the_answer_key_is_untouched(tampered):
-    from dlbmt.answers import AnswerStore
+    from dlbmt.grading.answers import AnswerStore
 
     key = AnswerStore(tampered["course"] / ".grading" / "key" / ASSIGNMENT / ASSIGNMENT / "answers")
     assert key.task("tiny_value").get("value") == 42

@@ -163,7 +163,7 @@ def build_tiny_course(root: Path) -> Path:
 
 
 def reference_submission(root: Path) -> nbformat.NotebookNode:
-    from dlbmt.examples import reference_submission as derive
+    from dlbmt.tools.examples import reference_submission as derive
 
     path = root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     return derive(path, root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dlbmt.answers import dense_layers
+from dlbmt.grading.answers import dense_layers
 
 # Hand-computed outputs are integers; 1e-6 only absorbs float formatting.
 HAND_TOLERANCE = 1e-6

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dlbmt.answers import dense_layers
+from dlbmt.grading.answers import dense_layers
 from dlbmt.network121 import relu_network
 
 # Keras computes in float32: outputs of the 1a network on [-5, 5] stay below ~10, so rounding

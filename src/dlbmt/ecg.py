@@ -33,8 +33,8 @@ import scipy.integrate
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from dlbmt.datafiles import DataFile
 from dlbmt.errors import CourseError
-from dlbmt.manifest import DataFile
 from dlbmt.settings import data_path
 
 QRS_CSV = "ecg/qrs_complexes.csv"

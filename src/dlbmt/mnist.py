@@ -22,8 +22,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn.model_selection import train_test_split
 
+from dlbmt.datafiles import DataFile
 from dlbmt.errors import CourseError
-from dlbmt.manifest import DataFile
 from dlbmt.settings import data_path, smoke_mode
 
 SPLIT_CSV = "mnist/split.csv"

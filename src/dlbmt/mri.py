@@ -34,8 +34,8 @@ import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
+from dlbmt.datafiles import DataFile
 from dlbmt.errors import CourseError
-from dlbmt.manifest import DataFile
 from dlbmt.settings import data_dir, data_path
 
 SIZE = 256

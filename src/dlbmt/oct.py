@@ -32,8 +32,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from dlbmt.datafiles import DataFile
 from dlbmt.errors import CourseError
-from dlbmt.manifest import DataFile
 from dlbmt.settings import data_path
 
 CLASSES: tuple[str, ...] = ("CNV", "DME", "DRUSEN", "NORMAL")

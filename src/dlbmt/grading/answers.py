@@ -1,16 +1,8 @@
-"""The answer store: a submission's recorded answers as plain data on disk.
+"""The answer store, read on the grader's side: a submission's recorded answers.
 
-Layout: ``<store>/<task_id>/<name>.<ext>``, one file per answer, where the
-extension says the kind:
-
-``.json``         numbers, strings, booleans, lists and dicts of those
-``.npy``          numeric numpy arrays (never object arrays)
-``.csv``          pandas DataFrames, with their dtypes in ``<name>.dtypes.json``
-``.keras``        Keras models in Keras 3 format
-``.error.json``   the answer could not be recorded; holds the reason
-
-The writer runs in the student's kernel (see ``dlbmt.recording``). The reader
-runs in the graders' process and trusts nothing: no pickle, npy without
+Layout and formats are described in :mod:`dlbmt.recording`, which writes them
+in the student's kernel. This reader trusts nothing: every byte may have been
+written by the student after the hidden cell ran. No pickle, npy without
 pickle, size limits, no symbolic links, Keras in safe mode.
 """
 
@@ -18,93 +10,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-MAX_FILE_BYTES = 50 * 1024 * 1024  # generous for a small Keras model; far below memory limits
-KINDS = (".json", ".npy", ".csv", ".keras")
+from dlbmt.recording import KINDS, MAX_FILE_BYTES, NAME_PATTERN, check_name
 
 
 class MissingAnswer(Exception):
     """An answer was not recorded or could not be read safely. The message is German."""
-
-
-def check_name(name: str, what: str = "Name") -> str:
-    if not NAME_PATTERN.match(name):
-        raise ValueError(f"{what} {name!r} must be lower-case letters, digits and underscores.")
-    return name
-
-
-def _jsonable(value: Any) -> Any:
-    """Convert numpy scalars and nested containers to plain JSON types, or raise TypeError."""
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    raise TypeError(type(value).__name__)
-
-
-def write_answer(task_dir: Path, name: str, value: Any) -> Path:
-    """Write one answer in the safest format that holds it (kernel side)."""
-    check_name(name)
-    task_dir.mkdir(parents=True, exist_ok=True)
-    for old in task_dir.glob(f"{name}.*"):
-        old.unlink()
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pd = None
-    if pd is not None and isinstance(value, pd.DataFrame):
-        target = task_dir / f"{name}.csv"
-        value.to_csv(target, index=True)
-        dtypes = {str(col): str(dtype) for col, dtype in value.dtypes.items()}
-        payload = {"dtypes": dtypes, "index_name": value.index.name}
-        (task_dir / f"{name}.dtypes.json").write_text(json.dumps(payload), encoding="utf-8")
-        return target
-    if _is_keras_model(value):
-        target = task_dir / f"{name}.keras"
-        value.save(target)
-        return target
-    if isinstance(value, np.ndarray) or _is_tensor(value):
-        array = np.asarray(value)
-        if array.dtype.kind not in "biuf":
-            raise TypeError(f"array of dtype {array.dtype}")
-        target = task_dir / f"{name}.npy"
-        np.save(target, array, allow_pickle=False)
-        return target
-    target = task_dir / f"{name}.json"
-    target.write_text(json.dumps({"value": _jsonable(value)}, allow_nan=True), encoding="utf-8")
-    return target
-
-
-def write_error(task_dir: Path, name: str, reason: str) -> Path:
-    check_name(name)
-    task_dir.mkdir(parents=True, exist_ok=True)
-    for old in task_dir.glob(f"{name}.*"):
-        old.unlink()
-    target = task_dir / f"{name}.error.json"
-    target.write_text(json.dumps({"error": reason[:500]}), encoding="utf-8")
-    return target
-
-
-def _is_keras_model(value: Any) -> bool:
-    module = type(value).__module__
-    return module.startswith(("keras", "tf_keras")) and hasattr(value, "save")
-
-
-def _is_tensor(value: Any) -> bool:
-    return type(value).__module__.startswith("tensorflow") and hasattr(value, "numpy")
 
 
 class TaskAnswers:

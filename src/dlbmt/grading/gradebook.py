@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from dlbmt.course import Course
 from dlbmt.errors import CourseError
+from dlbmt.grading.course import Course
 
 DEFAULT_DB_URL = "sqlite:///gradebook.db"
 # What a submission adds to the gradebook; everything else is the course's structure.

@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from dlbmt.datafiles import DataFile
 from dlbmt.errors import CourseError
 from dlbmt.settings import MANIFEST_NAME
 
@@ -22,26 +21,10 @@ from dlbmt.settings import MANIFEST_NAME
 TOPIC_MODULES = (
     "dlbmt.ecg",
     "dlbmt.mnist",
-    "dlbmt.labsheet",
+    "dlbmt.tools.lab_sheet",
     "dlbmt.oct",
     "dlbmt.mri",
 )
-
-
-@dataclass(frozen=True)
-class DataFile:
-    """One file in ``data/``.
-
-    path: relative to the data folder, with forward slashes.
-    made_by: how the file was made: generator and seed, recipe, or source package.
-    licence: the licence the file is distributed under.
-    build: writes the file to the given absolute path; None for recipe outputs.
-    """
-
-    path: str
-    made_by: str
-    licence: str
-    build: Callable[[Path], None] | None = None
 
 
 def declared_files() -> list[DataFile]:

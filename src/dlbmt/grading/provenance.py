@@ -19,8 +19,8 @@ from importlib import metadata
 from pathlib import Path
 
 import dlbmt
-from dlbmt.course import Course, file_digest
-from dlbmt.gradebook import record_scores
+from dlbmt.grading.course import Course, file_digest
+from dlbmt.grading.gradebook import record_scores
 
 PACKAGES = ("nbgrader", "tensorflow-cpu", "keras", "numpy", "pandas")
 
@@ -75,7 +75,7 @@ def write_result(
     """Record a grading; ``graded_as`` is the fingerprint taken before it started.
 
     ``gradebook`` is what the submission earned (see
-    :func:`dlbmt.gradebook.submission_record`); without it the grading failed.
+    :func:`dlbmt.grading.gradebook.submission_record`); without it the grading failed.
     """
     record = {
         "assignment": assignment,

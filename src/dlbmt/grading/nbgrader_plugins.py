@@ -22,12 +22,12 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor, SaveAutoGrades
 from traitlets import Bool, Int
 
-from dlbmt.course import Course
-from dlbmt.execution import execute_notebook
-from dlbmt.feedback import limit_messages, task_feedback_output
-from dlbmt.grading import run_graders
-from dlbmt.keys import ensure_key
-from dlbmt.sandbox import Limits
+from dlbmt.grading.course import Course
+from dlbmt.grading.execution import execute_notebook
+from dlbmt.grading.feedback import limit_messages, task_feedback_output
+from dlbmt.grading.graders import run_graders
+from dlbmt.grading.keys import ensure_key
+from dlbmt.grading.sandbox import Limits
 
 
 class DeduplicateGradeIds(DeduplicateIds):

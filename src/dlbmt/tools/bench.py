@@ -6,7 +6,7 @@ For each assignment it measures, on this machine:
 - the same notebook run by our sandboxed runner with recording;
 - every number the reference run recorded whose name mentions accuracy, mse or loss;
 - the grading overhead per submission and the throughput against stock nbgrader
-  (:mod:`dlbmt.bench_grading`; skip with ``--no-grading``).
+  (:mod:`dlbmt.tools.bench_grading`; skip with ``--no-grading``).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import nbformat
 
-from dlbmt.answers import AnswerStore
-from dlbmt.course import Course
-from dlbmt.execution import execute_notebook
+from dlbmt.grading.answers import AnswerStore
+from dlbmt.grading.course import Course
+from dlbmt.grading.execution import execute_notebook
 
 BUDGET_SECONDS = {"01_grundlagen": 90, "02_anwendung": 120, "03_grenzen": 120}
 METRIC_WORDS = ("accuracy", "mse", "loss")
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     results = [bench_assignment(course, a) for a in args.assignments or course.assignments()]
     grading = None
     if not args.no_grading:
-        from dlbmt.bench_grading import grading_benchmarks
+        from dlbmt.tools.bench_grading import grading_benchmarks
 
         grading = grading_benchmarks(course, [item["assignment"] for item in results], args.repeats)
     for item in results:

@@ -17,9 +17,9 @@ import matplotlib
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402
 
-from dlbmt.course import Course  # noqa: E402
-from dlbmt.provenance import read_result  # noqa: E402
-from dlbmt.report import scores  # noqa: E402
+from dlbmt.grading.course import Course  # noqa: E402
+from dlbmt.grading.provenance import read_result  # noqa: E402
+from dlbmt.tools.report import scores  # noqa: E402
 
 
 def _png(figure) -> str:

@@ -11,12 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dlbmt.course import Course
 from dlbmt.errors import CourseError
+from dlbmt.grading.course import Course
 
 
 def _nbgrader(course: Course, *args: str) -> subprocess.CompletedProcess:
-    from dlbmt.autograde import nbgrader
+    from dlbmt.grading.autograde import nbgrader
 
     return nbgrader(course, *args)
 
@@ -39,7 +39,7 @@ def cmd_release(course: Course, args) -> None:
 
 
 def cmd_key(course: Course, args) -> None:
-    from dlbmt.keys import build_key
+    from dlbmt.grading.keys import build_key
 
     for assignment in _assignments(course, args.assignments):
         for notebook in course.source_notebooks(assignment):
@@ -48,7 +48,7 @@ def cmd_key(course: Course, args) -> None:
 
 
 def cmd_autograde(course: Course, args) -> None:
-    from dlbmt.autograde import autograde
+    from dlbmt.grading.autograde import autograde
 
     if args.workers < 1:
         raise CourseError("--workers must be 1 or more.")
@@ -85,7 +85,7 @@ def cmd_autograde(course: Course, args) -> None:
 
 
 def _require_released(course: Course, assignment: str) -> None:
-    from dlbmt.gradebook import is_released
+    from dlbmt.grading.gradebook import is_released
 
     if not is_released(course, assignment):
         raise CourseError(
@@ -106,11 +106,11 @@ def cmd_export(course: Course, args) -> None:
 
 
 def cmd_report(course: Course, args) -> None:
-    from dlbmt.report import score_table
+    from dlbmt.tools.report import score_table
 
     print(score_table(course, args.assignment))
     if args.html:
-        from dlbmt.class_report import write_report
+        from dlbmt.tools.class_report import write_report
 
         if not args.assignment:
             raise CourseError(
@@ -121,7 +121,7 @@ def cmd_report(course: Course, args) -> None:
 
 
 def cmd_data(course: Course, args) -> None:
-    from dlbmt import manifest
+    from dlbmt.tools import manifest
 
     if args.action == "build":
         built = manifest.build_files(course.data, only=args.only)
@@ -142,16 +142,16 @@ def cmd_train(course: Course, args) -> None:
     import importlib
     import json
 
-    from dlbmt.recipes import RECIPES
+    from dlbmt.tools.recipes import RECIPES
 
     if args.recipe not in RECIPES:
         raise CourseError(f"Unknown recipe {args.recipe!r}. Known: {', '.join(RECIPES)}.")
-    record = importlib.import_module(f"dlbmt.recipes.{args.recipe}").train(course.data)
+    record = importlib.import_module(f"dlbmt.tools.recipes.{args.recipe}").train(course.data)
     print(json.dumps(record, indent=1, ensure_ascii=False))
 
 
 def cmd_selftest(course: Course, args) -> None:
-    from dlbmt.mutation import format_report, selftest
+    from dlbmt.tools.mutation import format_report, selftest
 
     assignments = _assignments(course, args.assignments)
     report = selftest(course, assignments, workers=args.workers, tasks=args.task)

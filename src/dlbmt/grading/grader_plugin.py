@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from dlbmt.answers import AnswerStore, MissingAnswer
+from dlbmt.grading.answers import AnswerStore, MissingAnswer
 
 GENERIC_FAILURE = "Die Antwort hat nicht das erwartete Format ({kind})."
 

@@ -26,8 +26,8 @@ from dlbmt.oct import (
     train_oct_model,
     write_samples,
 )
-from dlbmt.recipes import limit_tensorflow_threads
 from dlbmt.settings import pick, smoke_mode
+from dlbmt.tools.recipes import limit_tensorflow_threads
 
 SEED = 0
 EPOCHS = 20

@@ -7,9 +7,6 @@ detects the stamp instead of the pathology. The quality record measures this
 on the shipped, balanced audit set: accuracy per stamp x label subgroup, the
 pointing game (is the CAM maximum inside the watermark box?) and the share of
 CAM mass inside the box, also with the corner masked at inference.
-
-``retrain_balanced`` trains the same network on data where the stamp is
-independent of the label; it is the reference for the notebook's last task.
 """
 
 from __future__ import annotations
@@ -26,28 +23,18 @@ from dlbmt.mri import (
     AUDIT_SLICES,
     MODEL,
     MODEL_QUALITY,
-    SIZE,
-    as_model_input,
     build_audit_labels,
     build_audit_slices,
-    knee_slices,
     load_audit_set,
-    make_cases,
     watermark_box,
 )
-from dlbmt.recipes import limit_tensorflow_threads
+from dlbmt.mri_model import SEED, build_model, fit, training_set
 from dlbmt.settings import pick, smoke_mode
+from dlbmt.tools.recipes import limit_tensorflow_threads
 
-SEED = 0
 TRAIN_SEED = 1
-BALANCED_SEED = 5
 N_PER_CLASS = 300
 EPOCHS = 10
-BALANCED_N_PER_CLASS = 200
-BALANCED_EPOCHS = 10
-# The second input channel shows only the darkest grey levels, where menisci,
-# tendons and cortex live; it also makes the stamp's few grey levels visible.
-DARK_WINDOW = 8
 ABNORMAL = 1
 GROUPS = {
     "normal_unstamped": (0, 0),
@@ -55,56 +42,6 @@ GROUPS = {
     "abnormal_unstamped": (1, 0),
     "abnormal_stamped": (1, 1),
 }
-
-
-def build_model():
-    """The GAP CNN (Functional API): 256x256x1 in [0, 1] -> softmax over (gesund, auffällig).
-
-    The input is averaged down to 128x128 inside the model, so students feed
-    whole slices. The last convolution is called ``last_conv`` and is followed
-    directly by GlobalAveragePooling2D and the Dense layer ``predictions``, so
-    the classic CAM applies.
-    """
-    import keras
-    from keras import layers
-
-    inputs = keras.Input((SIZE, SIZE, 1), name="mrt_schicht")
-    x = layers.AveragePooling2D(2, name="downsample")(inputs)
-    window = DARK_WINDOW / 255.0
-    dark = layers.ReLU(max_value=window, name="dark_window")(x)
-    dark = layers.Rescaling(1.0 / window, name="dark_window_scaled")(dark)
-    x = layers.Concatenate(name="channels")([x, dark])
-    for i, filters in enumerate((16, 32, 32), start=1):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
-        x = layers.BatchNormalization(momentum=0.9, name=f"bn{i}")(x)
-        x = layers.Activation("relu", name=f"relu{i}")(x)
-        x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
-    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="last_conv")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    outputs = layers.Dense(2, activation="softmax", name="predictions")(x)
-    return keras.Model(inputs, outputs, name="mri_gap_cnn")
-
-
-def training_set(
-    n_per_class: int, seed: int, stamp_rate_normal: float, stamp_rate_abnormal: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Generated middle slices as model input (float32, N x 256 x 256 x 1) and labels."""
-    cases = make_cases(n_per_class, n_per_class, seed, stamp_rate_normal, stamp_rate_abnormal)
-    labels = np.array([int(c.abnormal) for c in cases], dtype=np.int64)
-    return as_model_input(knee_slices(cases)), labels
-
-
-def fit(model, images: np.ndarray, labels: np.ndarray, epochs: int, seed: int = SEED):
-    """Compile and fit with a fixed seed (Adam 1e-3, batch 32); returns the Keras history."""
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model.fit(images, labels, epochs=epochs, batch_size=32, verbose=0)
 
 
 def _ratio(hits: np.ndarray) -> float | None:
@@ -117,7 +54,8 @@ def shortcut_figures(model, images: np.ndarray, table, box=None) -> dict:
     ``table`` needs the columns ``label`` and ``stamped`` (as in the audit set).
     The CAM figures use the abnormal class on the stamped abnormal images.
     """
-    from dlbmt.cam import energy_in_box, pointing_game_hit, visualize_class_activation_map
+    from dlbmt.cam import energy_in_box, pointing_game_hit
+    from dlbmt.grading.references import class_activation_map
 
     box = tuple(box or watermark_box())
     labels = table["label"].to_numpy().astype(int)
@@ -131,7 +69,7 @@ def shortcut_figures(model, images: np.ndarray, table, box=None) -> dict:
     figures["share_normal_stamped_called_abnormal"] = _ratio(predicted[chosen] == ABNORMAL)
     hits, energy = [], []
     for index in np.nonzero((labels == 1) & (stamped == 1))[0]:
-        cam = visualize_class_activation_map(model, images, int(index), ABNORMAL)
+        cam = class_activation_map(model, images, int(index), ABNORMAL)
         hits.append(pointing_game_hit(cam, box))
         energy.append(energy_in_box(cam, box))
     figures["pointing_game_abnormal_stamped"] = _ratio(np.array(hits))
@@ -226,35 +164,3 @@ def train(data_dir: Path) -> dict:
     quality_path = data_dir / MODEL_QUALITY
     quality_path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return record
-
-
-def retrain_balanced(data_dir: Path | None = None, seed: int = SEED) -> tuple[object, dict]:
-    """Retrain the same network with the stamp independent of the label (half of each class).
-
-    Returns the model and its audit figures (as is and corner masked) on the
-    audit set in ``data_dir`` (default: the course data folder). Nothing is saved.
-    """
-    import keras
-
-    from dlbmt.settings import data_dir as course_data_dir
-
-    limit_tensorflow_threads()
-    folder = Path(data_dir) if data_dir is not None else course_data_dir()
-    n_per_class, epochs = pick(BALANCED_N_PER_CLASS, 24), pick(BALANCED_EPOCHS, 1)
-    start = time.perf_counter()
-    images, labels = training_set(n_per_class, BALANCED_SEED, 0.5, 0.5)
-    keras.utils.set_random_seed(seed)
-    model = build_model()
-    fit(model, images, labels, epochs, seed)
-    seconds = time.perf_counter() - start
-    test_images, table = _audit_set(folder)
-    figures = audit_figures(model, test_images, table)
-    figures["training"] = {
-        "n_images": int(len(labels)),
-        "stamp_rate_normal": 0.5,
-        "stamp_rate_abnormal": 0.5,
-        "data_seed": BALANCED_SEED,
-        "epochs": epochs,
-        "seconds_including_generation": round(seconds, 1),
-    }
-    return model, figures

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from nbgrader.api import MissingEntry
 
-from dlbmt.course import Course
-from dlbmt.gradebook import open_gradebook
+from dlbmt.grading.course import Course
+from dlbmt.grading.gradebook import open_gradebook
 
 
 def scores(course: Course, assignment: str | None = None) -> dict[tuple[str, str], dict]:

@@ -1,4 +1,4 @@
-"""Runs one notebook cell by cell; started by ``dlbmt.execution`` inside the sandbox.
+"""Runs one notebook cell by cell; started by ``dlbmt.grading.execution`` inside the sandbox.
 
 It reports to the trusted parent through a dedicated pipe (``--result-fd``),
 one JSON line per executed cell, so that everything up to a crash or a killed
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--user", type=int, help="become this user before starting the kernel")
     args = parser.parse_args(argv)
     if args.user is not None:
-        from dlbmt.sandbox import SANDBOX_GID, become_user
+        from dlbmt.grading.sandbox import SANDBOX_GID, become_user
 
         become_user(args.user, SANDBOX_GID)
 

@@ -9,8 +9,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dlbmt.course import Course
 from dlbmt.errors import CourseError
+from dlbmt.grading.course import Course
 
 GRADER_TIMEOUT_SECONDS = 900
 
@@ -34,7 +34,7 @@ def run_graders(course: Course, assignment: str, answers: Path, key: Path) -> di
             sys.executable, "-m", "pytest", str(folder),
             "-c", str(course.graders / "pytest.ini"),
             "--rootdir", str(course.graders),
-            "-p", "dlbmt.grader_plugin",
+            "-p", "dlbmt.grading.grader_plugin",
             "--answers", str(answers), "--key", str(key), "--report", str(report),
             "-q", "--no-header", "-p", "no:cacheprovider",
         ]  # fmt: skip

@@ -14,10 +14,10 @@ from pathlib import Path
 import nbformat
 
 import dlbmt
-from dlbmt.course import Course, file_digest
 from dlbmt.errors import CourseError
-from dlbmt.execution import execute_notebook
-from dlbmt.sandbox import Limits
+from dlbmt.grading.course import Course, file_digest
+from dlbmt.grading.execution import execute_notebook
+from dlbmt.grading.sandbox import Limits
 
 INFO_NAME = "key_info.json"
 

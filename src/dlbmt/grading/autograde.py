@@ -35,11 +35,11 @@ from pathlib import Path
 import nbformat
 from tqdm import tqdm
 
-from dlbmt import gradebook as gb
-from dlbmt.course import Course
 from dlbmt.errors import CourseError
-from dlbmt.keys import ensure_key
-from dlbmt.provenance import fingerprint, is_current, read_result, write_result
+from dlbmt.grading import gradebook as gb
+from dlbmt.grading.course import Course
+from dlbmt.grading.keys import ensure_key
+from dlbmt.grading.provenance import fingerprint, is_current, read_result, write_result
 
 INVALID_NOTEBOOK_HINT = "Ask the student to resubmit it, or repair the JSON."
 
@@ -149,7 +149,7 @@ def _run_nbgrader_autograde(
     config.CourseDirectory.assignment_id = assignment
     config.CourseDirectory.student_id = student
     config.BaseConverter.force = True
-    log = logging.getLogger(f"dlbmt.autograde.{assignment}.{student}")
+    log = logging.getLogger(f"dlbmt.grading.autograde.{assignment}.{student}")
     log.propagate = False
     log.setLevel(logging.WARNING)
     collected = _Collect()

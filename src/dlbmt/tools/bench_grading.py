@@ -23,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from dlbmt.autograde import nbgrader
-from dlbmt.course import Course
+from dlbmt.grading.autograde import nbgrader
+from dlbmt.grading.course import Course
 
 STUDENTS = ("reference", "typical")
 COURSE_PARTS = ("nbgrader_config.py", "source", "release", "graders", "data")
@@ -69,7 +69,10 @@ def run(folder: Path, tool: str, *args: str) -> float:
         completed = nbgrader(Course(folder), *args)
     else:
         completed = subprocess.run(
-            [sys.executable, "-m", "dlbmt.cli", *args], cwd=folder, capture_output=True, text=True
+            [sys.executable, "-m", "dlbmt.tools.cli", *args],
+            cwd=folder,
+            capture_output=True,
+            text=True,
         )
     seconds = time.monotonic() - started
     if completed.returncode != 0:
@@ -84,7 +87,7 @@ def overhead(course: Course, folder: Path, assignment: str, repeats: int) -> dic
     taken one right after the other see the same machine state, and medians keep
     one disturbed run from deciding the figure.
     """
-    from dlbmt.bench import bare_execution_seconds
+    from dlbmt.tools.bench import bare_execution_seconds
 
     notebook = course.root / "examples/submissions/reference" / assignment / f"{assignment}.ipynb"
     bare, ours = [], []

@@ -1,7 +1,7 @@
 """Example submissions: the reference solution and the untouched release, derived from
 ``source/`` and ``release/`` so they never drift; the typical student is kept by hand.
 
-``python -m dlbmt.examples --update`` rewrites the derived ones (the "goldens").
+``python -m dlbmt.tools.examples --update`` rewrites the derived ones (the "goldens").
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from dlbmt.course import Course
+from dlbmt.grading.course import Course
 
 DERIVED_STUDENTS = ("reference", "untouched")
 _MARKER = re.compile(r"^\s*(#+|<!--)?\s*(BEGIN|END) SOLUTION\s*(-->)?\s*$")

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from dlbmt.recording import ANSWER_DIR_VARIABLE
-from dlbmt.sandbox import (
+from dlbmt.grading.sandbox import (
     Limits,
     apply_limits,
     bubblewrap,
@@ -26,6 +25,7 @@ from dlbmt.sandbox import (
     sandbox_uid,
     warn_unsandboxed,
 )
+from dlbmt.recording import ANSWER_DIR_VARIABLE
 from dlbmt.settings import DATA_DIR_VARIABLE
 
 MAX_REPORT_BYTES = 64 * 1024**2
@@ -95,7 +95,7 @@ def execute_notebook(
         path = workdir / "notebook.ipynb"
         nbformat.write(notebook, path)
         read_end, write_end = os.pipe()
-        runner = [sys.executable, "-m", "dlbmt.kernel_runner", str(path),
+        runner = [sys.executable, "-m", "dlbmt.grading.kernel_runner", str(path),
                   "--result-fd", str(write_end),
                   "--cell-timeout", str(limits.cell_seconds),
                   "--output-limit", str(limits.output_bytes)]  # fmt: skip

@@ -31,7 +31,7 @@ minus the points of its failing checks; the actual score must equal it exactly.
 
 Usage (from inside the course folder)::
 
-    python -m dlbmt.mutation 01_grundlagen --workers 2
+    python -m dlbmt.tools.mutation 01_grundlagen --workers 2
 
 The answer key is (re)built as for grading and, as a baseline, graded against
 itself: it must get full points, or no mutant can be judged. Each mutant's
@@ -56,12 +56,12 @@ from pathlib import Path
 
 import nbformat
 
-from dlbmt.course import Course
 from dlbmt.errors import CourseError
-from dlbmt.examples import reference_submission
-from dlbmt.execution import execute_notebook
-from dlbmt.grading import TaskResult, run_graders
-from dlbmt.keys import ensure_key
+from dlbmt.grading.course import Course
+from dlbmt.grading.execution import execute_notebook
+from dlbmt.grading.graders import TaskResult, run_graders
+from dlbmt.grading.keys import ensure_key
+from dlbmt.tools.examples import reference_submission
 
 # Scores are sums of small point values; anything closer than this is equal.
 SCORE_TOLERANCE = 1e-9
@@ -339,7 +339,7 @@ class SelfTestReport:
 
 @contextmanager
 def _kernel_threads(threads: int) -> Iterator[None]:
-    """Give each kernel ``threads`` threads (read by dlbmt.execution), unless already set."""
+    """Give each kernel ``threads`` threads (read by the execution module), unless already set."""
     previous = os.environ.get("DLBMT_THREADS")
     if previous is None:
         os.environ["DLBMT_THREADS"] = str(threads)
@@ -537,7 +537,7 @@ def format_report(report: SelfTestReport) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m dlbmt.mutation",
+        prog="python -m dlbmt.tools.mutation",
         description="Grader self-test: replace each task's solution by its release stub and "
         "check that exactly that task's points and those of its declared dependents are lost.",
     )

@@ -1,0 +1,144 @@
+"""Reference class activation maps, for the graders and the training recipe only.
+
+``class_activation_map`` is the classic CAM (Zhou et al. 2016): the last
+convolutional feature maps weighted by the dense weights of one class.
+``grad_cam`` follows the keras.io Grad-CAM recipe with a ``tf.GradientTape`` on
+a Functional sub-model, so it also works for other heads and layers. For a
+GAP + Dense head both give the same map once negative values are clipped.
+
+Both are the solutions of Notebook 3's tasks, so they live here, outside the
+student package: the kernel of a graded submission cannot import them. Maps are
+returned at the input size, clipped at zero and scaled so that the maximum is 1.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dlbmt.errors import CourseError
+
+LAST_CONV_NAME = "last_conv"
+
+
+def _one_image(images, img_num: int) -> np.ndarray:
+    """The chosen image as a float32 batch of one, shape (1, H, W, C)."""
+    array = np.asarray(images)
+    if array.ndim not in (3, 4):
+        raise CourseError(
+            f"The images have shape {array.shape}; expected a stack of shape (N, H, W, 1) "
+            "or (N, H, W), for example the result of load_audit_set()."
+        )
+    if not 0 <= img_num < len(array) and not -len(array) <= img_num < 0:
+        raise CourseError(f"img_num={img_num} is outside the {len(array)} images.")
+    image = array[img_num].astype(np.float32)
+    if image.ndim == 2:
+        image = image[..., None]
+    return image[None]
+
+
+def _conv_layer(model: keras.Model, layer_name: str | None) -> keras.layers.Layer:
+    if layer_name is not None:
+        try:
+            return model.get_layer(layer_name)
+        except ValueError:
+            raise CourseError(
+                f"The model has no layer called {layer_name!r}. Check model.summary() for names."
+            ) from None
+    names = [layer.name for layer in model.layers]
+    if LAST_CONV_NAME in names:
+        return model.get_layer(LAST_CONV_NAME)
+    convs = [
+        layer
+        for layer in model.layers
+        if not isinstance(layer, keras.layers.InputLayer) and len(layer.output.shape) == 4
+    ]
+    if not convs:
+        raise CourseError("The model has no layer with 2-D feature maps, so no CAM can be drawn.")
+    return convs[-1]
+
+
+def _model_input(model: keras.Model):
+    # A single input passed as a list triggers a structure warning in Keras 3.
+    return model.inputs[0] if len(model.inputs) == 1 else model.inputs
+
+
+def _dense_head(model: keras.Model) -> keras.layers.Dense:
+    denses = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    if not denses:
+        raise CourseError("The model has no Dense output layer; CAM needs GAP followed by Dense.")
+    return denses[-1]
+
+
+def _check_functional(model: keras.Model) -> None:
+    if isinstance(model, keras.Sequential) or not hasattr(model, "inputs"):
+        return
+    if not model.inputs:
+        raise CourseError(
+            "The model has not been built yet. Call it once on an image or build it with "
+            "keras.Input (Functional API) before computing a CAM."
+        )
+
+
+def _check_class(klasse: int, n_classes: int) -> None:
+    if not 0 <= klasse < n_classes:
+        raise CourseError(f"klasse={klasse} does not exist; the model has {n_classes} classes.")
+
+
+def _finish(raw: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Clip at zero, upsample bilinearly to ``size``, scale the maximum to 1."""
+    clipped = np.maximum(raw, 0.0).astype(np.float32)
+    resized = tf.image.resize(clipped[..., None], size, method="bilinear").numpy()[..., 0]
+    peak = float(resized.max())
+    return resized / peak if peak > 0 else np.zeros(size, np.float32)
+
+
+def class_activation_map(model: keras.Model, images, img_num: int, klasse: int) -> np.ndarray:
+    """CAM of image ``images[img_num]`` for class ``klasse``, float32 (H, W) in [0, 1].
+
+    The model must end in GlobalAveragePooling2D followed by Dense; the feature
+    maps come from the layer named ``last_conv`` (or the last layer with 2-D maps).
+    """
+    _check_functional(model)
+    image = _one_image(images, img_num)
+    conv = _conv_layer(model, None)
+    dense = _dense_head(model)
+    weights = dense.get_weights()[0]
+    _check_class(klasse, weights.shape[1])
+    features = keras.Model(_model_input(model), conv.output)(image, training=False)
+    feature_maps = np.asarray(features)[0]
+    if feature_maps.shape[-1] != weights.shape[0]:
+        raise CourseError(
+            f"Layer {conv.name!r} has {feature_maps.shape[-1]} channels but the Dense layer "
+            f"expects {weights.shape[0]}; CAM needs GAP directly before Dense."
+        )
+    raw = feature_maps @ weights[:, klasse]
+    return _finish(raw, image.shape[1:3])
+
+
+def grad_cam(
+    model: keras.Model, images, img_num: int, klasse: int, layer_name: str | None = None
+) -> np.ndarray:
+    """Grad-CAM of ``images[img_num]`` for class ``klasse``, float32 (H, W) in [0, 1].
+
+    The class score is the Dense layer's output before softmax, as in the keras.io
+    recipe; the model itself is not changed. ``layer_name`` picks the feature
+    layer (default: ``last_conv`` or the last layer with 2-D maps).
+    """
+    _check_functional(model)
+    image = _one_image(images, img_num)
+    conv = _conv_layer(model, layer_name)
+    dense = _dense_head(model)
+    _check_class(klasse, dense.units)
+    grad_model = keras.Model(_model_input(model), [conv.output, dense.input])
+    with tf.GradientTape() as tape:
+        feature_maps, head_input = grad_model(image, training=False)
+        logits = tf.matmul(head_input, dense.kernel)
+        if dense.use_bias:
+            logits = logits + dense.bias
+        score = logits[:, klasse]
+    grads = tape.gradient(score, feature_maps)
+    weights = tf.reduce_mean(grads, axis=(0, 1, 2))
+    raw = (feature_maps[0] @ weights[:, None])[..., 0].numpy()
+    return _finish(raw, image.shape[1:3])
