@@ -1,5 +1,9 @@
 """nbgrader configuration of the course "Deep Learning in der Biomedizintechnik"."""
 
+import os
+
+from dlbmt.grading.nbgrader_plugins import linked_files
+
 c = get_config()  # noqa: F821 - provided by nbgrader
 
 c.CourseDirectory.course_id = "dl-bmt"
@@ -8,6 +12,9 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".grading", "*.keras", "*.db",
 ]  # fmt: skip
+# nbgrader copies a submission's other files and follows symbolic links while doing so
+# (to the source notebook, the graders, /dev/zero ...): no link in a submission is copied.
+c.CourseDirectory.ignore += linked_files(os.path.join(os.path.dirname(__file__), "submitted"))
 
 # Execution timeouts. c.Execute.timeout wins over c.ExecutePreprocessor.timeout, so both
 # are set to the same value; SandboxedExecute reads it as its per-cell limit.
@@ -22,6 +29,8 @@ c.ClearSolutions.text_stub = "IHRE ANTWORT HIER"
 # Hidden test code only records answers in the sandbox; the graders in graders/ judge
 # them in a separate process and their scores go into the gradebook.
 c.Autograde.sanitize_preprocessors = [
+    # A submitted notebook that is a link (to the source notebook, say) is refused.
+    "dlbmt.grading.nbgrader_plugins.RefuseLinkedNotebook",
     "nbgrader.preprocessors.ClearOutput",
     # A pasted copy of a test cell must not fail the whole submission.
     "dlbmt.grading.nbgrader_plugins.DeduplicateGradeIds",
@@ -41,8 +50,10 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
-# Stock feedback would show the hidden test code (nbgrader #1363): remove it first.
+# Stock feedback would show the hidden test code (nbgrader #1363): remove it first,
+# also from outputs where a kernel printed it.
 c.GenerateFeedback.preprocessors = [
+    "dlbmt.grading.nbgrader_plugins.ScrubHiddenTestEchoes",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",

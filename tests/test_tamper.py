@@ -81,9 +81,9 @@ def _cases(course, reference, marker):
             wrong,
             "tiny_square",
             """
-            import dlbmt.recording, dlbmt.grading.answers
+            import dlbmt.recording
             dlbmt.recording.Recorder.save = lambda self, name, get: None
-            dlbmt.grading.answers.write_answer = lambda *a, **k: None
+            dlbmt.recording.write_answer = lambda *a, **k: None
             """,
         ),
         "input_transformer": insert_student_cell(
@@ -317,7 +317,8 @@ def _limit_cases(reference):
         ),
         "enormous_output": output,
         "slow_notebook": slow,
-        # Everything the kernel's user may signal in its sandbox: the runner, too.
+        # Everything the kernel's user may signal in its sandbox: that is only the kernel's
+        # own children, not the runner, which stays root.
         "kill_all_processes": _hostile(
             reference, "tiny_value_answer", "import os, signal\nos.kill(-1, signal.SIGKILL)"
         ),
@@ -351,9 +352,9 @@ if learned is not None:
 
 READ_GRADEBOOK = """
 import glob, os, pathlib, sqlite3
-answers = pathlib.Path(os.environ["DLBMT_ANSWER_DIR"])
+data = pathlib.Path(os.environ["DLBMT_DATA_DIR"])
 candidates = ["__COURSE__/gradebook.db", "../gradebook.db", "../../gradebook.db",
-              str(answers.parents[4] / "gradebook.db"), str(answers.parents[3] / "gradebook.db")]
+              str(data.parent / "gradebook.db"), str(data / "gradebook.db")]
 for root in ("/tmp", "/home", "/root", "/srv", "/var", "/mnt"):
     candidates += glob.glob(root + "/**/gradebook.db", recursive=True)
 learned = None
@@ -373,7 +374,7 @@ if learned is not None:
 
 # Started by the notebook, detached twice, deaf to polite signals. Once the kernel that
 # started it is gone, it tries for a minute to write into the answer store, another
-# student's answers and the course.
+# student's answers and the course. Its start is recorded as an answer of its own.
 DAEMON = """
 import os, pathlib, signal, sys, time
 for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
@@ -382,7 +383,8 @@ if os.fork():
     os._exit(0)
 os.setsid()
 answers = pathlib.Path(os.environ["DLBMT_ANSWER_DIR"])
-(answers / "daemon_started").write_text(str(time.time()))
+(answers / "tiny_value").mkdir(exist_ok=True)
+(answers / "tiny_value" / "daemon_started.json").write_text(str(time.time()))
 while True:
     try:
         os.kill(__KERNEL__, 0)
@@ -390,9 +392,10 @@ while True:
         break
     time.sleep(0.05)
 time.sleep(5)
-targets = [answers / "daemon_late", answers / "tiny_value" / "value.json",
-           pathlib.Path("__COURSE__") / "daemon_late",
-           answers.parents[1] / "reference" / "tiny" / "tiny_value" / "value.json"]
+course = pathlib.Path("__COURSE__")
+targets = [answers / "tiny_value" / "daemon_late.json", answers / "tiny_value" / "value.json",
+           course / "daemon_late",
+           course / ".grading/answers/tiny/reference/tiny/tiny_value/value.json"]
 for _ in range(60):
     for target in targets:
         try:
@@ -633,7 +636,7 @@ EXPECTED = {
     "fork_bomb": (2, 1),
     "enormous_output": (2, 1),
     "slow_notebook": (2, 0),
-    "kill_all_processes": (2, 0),
+    "kill_all_processes": (2, 1),
     # Reaching outside the sandbox: each would turn its wrong value into the right one.
     "network_access": (1, 0),
     "read_gradebook": (1, 0),
@@ -656,7 +659,6 @@ LIMIT_CASES = {
     "kill_own_kernel": ("kernel_died", HOSTILE, BOTH),
     "enormous_output": ("output_size", HOSTILE, BOTH),
     "slow_notebook": ("wall_time", None, BOTH),
-    "kill_all_processes": ("runner_stopped", None, BOTH),
 }
 # The German words of each limit's feedback (dlbmt.grading.feedback.LIMIT_TEXTS).
 LIMIT_WORDS = {
@@ -845,12 +847,12 @@ def test_network_is_unreachable_from_the_notebook(tampered):
 def test_a_daemon_started_by_a_notebook_dies_with_its_run(tampered):
     course = tampered["course"]
     assert _auto(tampered["scores"], "daemon_outlives_kernel") == EXPECTED["daemon_outlives_kernel"]
-    started = list(course.rglob("daemon_started"))
+    started = list(course.rglob("daemon_started.json"))
     assert len(started) == 1, "the daemon never ran: the case tests nothing"
     # It writes 5 s after its kernel ended, for a minute; give a survivor time to show.
     wait = float(started[0].read_text()) + 30 - time.time()
     time.sleep(max(0.0, wait))
-    assert not list(course.rglob("daemon_late")), "the daemon outlived its run"
+    assert not list(course.rglob("daemon_late*")), "the daemon outlived its run"
     assert not _processes_of(course)
 
 

@@ -19,7 +19,6 @@ being graded twice at the same moment.
 from __future__ import annotations
 
 import fcntl
-import glob
 import logging
 import os
 import shutil
@@ -39,6 +38,7 @@ from dlbmt.errors import CourseError
 from dlbmt.grading import gradebook as gb
 from dlbmt.grading.course import Course
 from dlbmt.grading.keys import ensure_key
+from dlbmt.grading.nbgrader_plugins import linked_files
 from dlbmt.grading.provenance import fingerprint, is_current, read_result, write_result
 
 INVALID_NOTEBOOK_HINT = "Ask the student to resubmit it, or repair the JSON."
@@ -120,18 +120,6 @@ class _Collect(logging.Handler):
         self.lines.append(f"[{record.levelname}] {record.getMessage()}")
 
 
-def _linked_names(folder: Path) -> list[str]:
-    """Ignore patterns for the symbolic links in a submission.
-
-    nbgrader copies a submission's other files with shutil.copy, which follows a
-    link: to the graders, the key or /dev/zero.
-    """
-    names = set()
-    for here, folders, files in os.walk(folder):
-        names |= {name for name in folders + files if os.path.islink(os.path.join(here, name))}
-    return sorted(glob.escape(name) for name in names)
-
-
 def _run_nbgrader_autograde(
     course: Course, assignment: str, student: str, db_url: str, threads: int
 ) -> list[str]:
@@ -141,7 +129,8 @@ def _run_nbgrader_autograde(
     from nbgrader.coursedir import CourseDirectory
 
     config = gb.course_config(course)
-    config.CourseDirectory.ignore = CourseDirectory(config=config).ignore + _linked_names(
+    # nbgrader_config.py already lists the links that existed when it was read.
+    config.CourseDirectory.ignore = CourseDirectory(config=config).ignore + linked_files(
         course.submitted / student / assignment
     )
     config.CourseDirectory.root = str(course.root)

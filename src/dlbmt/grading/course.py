@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import secrets
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -75,6 +77,23 @@ class Course:
 
     def key_dir(self, assignment: str, notebook: str) -> Path:
         return self.state / "key" / assignment / notebook
+
+    def secret_file(self) -> Path:
+        """The course's own secret: the seed of the held-out data the graders judge with.
+
+        Made at random the first time it is needed and kept in ``.grading/``, which
+        git ignores and nothing releases. It never reaches ``data/``, the package,
+        the release or a kernel, so no submission can prepare for that data. Keep it
+        for the whole term: grading again with another secret may change scores.
+        """
+        path = self.state / "secret.json"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".partial")
+            partial.write_text(json.dumps({"heldout_seed": secrets.randbits(62)}), "utf-8")
+            partial.chmod(0o600)
+            partial.replace(path)
+        return path
 
     def answers_dir(self, assignment: str, student: str, notebook: str) -> Path:
         return self.state / "answers" / assignment / student / notebook

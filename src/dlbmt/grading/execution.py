@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import signal
@@ -15,22 +17,30 @@ from pathlib import Path
 
 import nbformat
 
+from dlbmt.grading import kernel_runner
 from dlbmt.grading.sandbox import (
+    KERNEL_ROOT,
+    RUNNER_CAPABILITIES,
+    SANDBOX_GID,
     Limits,
     apply_limits,
     bubblewrap,
     drops_privileges,
-    hand_over,
+    instructor_packages,
     sandbox_prefix,
     sandbox_uid,
     warn_unsandboxed,
 )
-from dlbmt.recording import ANSWER_DIR_VARIABLE
+from dlbmt.recording import ANSWER_DIR_VARIABLE, MAX_FILE_BYTES
 from dlbmt.settings import DATA_DIR_VARIABLE
 
-MAX_REPORT_BYTES = 64 * 1024**2
+# Cell reports are bounded by the output limit per cell; answers by the store's size,
+# streamed at most a few times over. Anything beyond this is not read.
+MAX_REPORT_BYTES = 2 * 1024**3
 # The runner's cell status -> the limit that the feedback names.
 LIMIT_OF_STATUS = {"timeout": "cell_time", "kernel_died": "kernel_died", "memory": "memory"}
+# The runner's reasons for stopping to copy answers -> one limit the feedback names.
+ANSWER_STORE_LIMITS = {"answer_files", "answer_store_full", "answer_file_size", "answer_traffic"}
 
 
 @dataclass
@@ -42,31 +52,64 @@ class ExecutionResult:
     finished: bool = False
 
 
-def kernel_environment(answer_dir: Path, data_dir: Path, home: Path) -> dict[str, str]:
+@dataclass
+class _Folders:
+    """Where the kernel works, as the runner and the kernel see it."""
+
+    work: Path
+    home: Path
+    answers: Path
+    runtime: Path | None = None
+    tmp: Path | None = None
+
+
+def kernel_environment(folders: _Folders, data_dir: Path) -> dict[str, str]:
     """The kernel's environment: nothing from the grader's but what it needs."""
     keep = ("PATH", "LANG", "LC_ALL", "DLBMT_SMOKE", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update(
         {
-            ANSWER_DIR_VARIABLE: str(answer_dir),
+            ANSWER_DIR_VARIABLE: str(folders.answers),
             DATA_DIR_VARIABLE: str(data_dir),
-            "HOME": str(home),
+            "HOME": str(folders.home),
             # The sandbox user has no passwd entry; getpass.getuser() reads these first.
             "USER": "student",
             "LOGNAME": "student",
             "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": str(home / ".matplotlib"),
+            "MPLCONFIGDIR": str(folders.home / ".matplotlib"),
             "TF_CPP_MIN_LOG_LEVEL": "3",
             "PYTHONHASHSEED": "0",
             "PYTHONDONTWRITEBYTECODE": "1",
             "JUPYTER_PLATFORM_DIRS": "1",
         }
     )
+    if folders.tmp is not None:
+        env["TMPDIR"] = str(folders.tmp)
     threads = os.environ.get("DLBMT_THREADS")
     if threads:
         env.update({"OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads,
                     "TF_NUM_INTEROP_THREADS": "1"})  # fmt: skip
     return env
+
+
+def _runner_command(folders: _Folders, limits: Limits, runner: Path, write_end: int) -> list[str]:
+    command = [sys.executable, str(runner),
+               "--result-fd", str(write_end),
+               "--cell-timeout", str(limits.cell_seconds),
+               "--output-limit", str(limits.output_bytes),
+               "--workdir", str(folders.work),
+               "--answers", str(folders.answers),
+               "--scratch", str(folders.work), "--scratch", str(folders.home),
+               "--answer-bytes", str(limits.answer_bytes),
+               "--answer-files", str(limits.answer_files),
+               "--max-file-bytes", str(MAX_FILE_BYTES),
+               "--scratch-bytes", str(limits.scratch_bytes),
+               "--scratch-files", str(limits.scratch_files)]  # fmt: skip
+    if folders.runtime is not None:
+        command += ["--runtime", str(folders.runtime)]
+    if folders.tmp is not None:
+        command += ["--tmp", str(folders.tmp)]
+    return command
 
 
 def execute_notebook(
@@ -76,10 +119,14 @@ def execute_notebook(
     data_dir: Path,
     limits: Limits | None = None,
     sandbox: bool = True,
+    tasks: set[str] | None = None,
 ) -> ExecutionResult:
-    """Run ``notebook`` in a private working folder; answers land in ``answer_dir``."""
+    """Run ``notebook`` in the sandbox; the answers it recorded land in ``answer_dir``.
+
+    Only answer files of ``tasks`` (default: every task) are kept; nothing else
+    the kernel wrote survives the run.
+    """
     limits = limits or Limits()
-    answer_dir.mkdir(parents=True, exist_ok=True)
     notebook = nbformat.from_dict(json.loads(json.dumps(notebook)))
     for cell in notebook.cells:
         if cell.cell_type == "code":
@@ -87,37 +134,45 @@ def execute_notebook(
     use_bwrap = sandbox and bubblewrap() is not None
     if sandbox and not use_bwrap:
         warn_unsandboxed()
+    as_root = drops_privileges(use_bwrap)
     with tempfile.TemporaryDirectory(prefix="dlbmt-run-") as scratch:
-        workdir = Path(scratch) / "work"
-        home = Path(scratch) / "home"
-        workdir.mkdir()
-        home.mkdir()
-        path = workdir / "notebook.ipynb"
-        nbformat.write(notebook, path)
+        runner = Path(scratch) / "runner" / "kernel_runner.py"
+        runner.parent.mkdir()
+        runner.write_bytes(Path(kernel_runner.__file__).read_bytes())
         read_end, write_end = os.pipe()
-        runner = [sys.executable, "-m", "dlbmt.grading.kernel_runner", str(path),
-                  "--result-fd", str(write_end),
-                  "--cell-timeout", str(limits.cell_seconds),
-                  "--output-limit", str(limits.output_bytes)]  # fmt: skip
-        unprivileged = drops_privileges(use_bwrap)
-        if unprivileged:
-            uid = sandbox_uid()
-            hand_over(uid, workdir, home, answer_dir)
-            runner += ["--user", str(uid)]
         if use_bwrap:
-            prefix = sandbox_prefix(
-                workdir=workdir, answer_dir=answer_dir, data_dir=data_dir, home=home,
-                as_root=unprivileged,
+            folders = _Folders(
+                KERNEL_ROOT / "work", KERNEL_ROOT / "home", KERNEL_ROOT / "answers",
+                runtime=KERNEL_ROOT / "runtime", tmp=KERNEL_ROOT / "tmp",
             )  # fmt: skip
-            command = prefix + runner
+            command = _runner_command(folders, limits, runner, write_end)
+            if as_root:
+                uid = sandbox_uid()
+                command += ["--kernel-user", str(uid), "--kernel-group", str(SANDBOX_GID),
+                            "--mount-tmpfs"]  # fmt: skip
+            prefix = sandbox_prefix(
+                read_only=[data_dir, runner.parent],
+                hidden=instructor_packages(),
+                private=[folders.work, folders.home, folders.answers, folders.tmp,
+                         folders.runtime],
+                private_bytes=None if as_root else limits.scratch_bytes,
+                chdir=KERNEL_ROOT,
+                as_root=as_root,
+                capabilities=RUNNER_CAPABILITIES,
+                # The kernel's temporary files go to its own limited folder (TMPDIR).
+                tmp_writable=not as_root,
+            )  # fmt: skip
+            command = prefix + command
         else:
-            command = runner
+            base = Path(scratch)
+            folders = _Folders(base / "work", base / "home", base / "answers")
+            command = _runner_command(folders, limits, runner, write_end)
         started = time.monotonic()
         process = subprocess.Popen(
             command,
-            cwd=workdir,
-            env=kernel_environment(answer_dir, data_dir, home),
-            stdin=subprocess.DEVNULL,
+            cwd=scratch,
+            env=kernel_environment(folders, data_dir),
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             pass_fds=(write_end,),
@@ -125,36 +180,93 @@ def execute_notebook(
             preexec_fn=lambda: apply_limits(limits),
         )
         os.close(write_end)
-        lines: list[dict] = []
-        reader = threading.Thread(target=_read_lines, args=(read_end, lines), daemon=True)
+        report = _Report()
+        reader = threading.Thread(target=report.read, args=(read_end,), daemon=True)
         reader.start()
         events: list[dict] = []
+        try:
+            # The notebook, hidden tests included, never exists as a file in the sandbox.
+            process.stdin.write(nbformat.writes(notebook).encode("utf-8"))
+            process.stdin.close()
+        except BrokenPipeError:
+            pass
         try:
             process.wait(timeout=limits.wall_seconds)
         except subprocess.TimeoutExpired:
             events.append({"limit": "wall_time", "seconds": limits.wall_seconds})
         finally:
             _kill_group(process)
-        reader.join(timeout=10)
+        reader.join(timeout=30)
         seconds = time.monotonic() - started
-    finished = any(line.get("done") for line in lines)
-    _merge_outputs(notebook, lines, events)
-    if not finished and not events:
+    _merge_outputs(notebook, report.cells, events)
+    events += report.events
+    _write_answers(report.answers, answer_dir, tasks)
+    if not report.finished and not any(e["limit"] == "wall_time" for e in events):
         events.append({"limit": "runner_stopped", "returncode": process.returncode})
-    return ExecutionResult(notebook, events, seconds, use_bwrap, finished)
+    return ExecutionResult(notebook, events, seconds, use_bwrap, report.finished)
 
 
-def _read_lines(fd: int, lines: list[dict]) -> None:
-    total = 0
-    with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as stream:
-        for raw in stream:
-            total += len(raw)
-            if total > MAX_REPORT_BYTES:
-                break
+class _Report:
+    """What the runner reported: cell outputs, answer files, limits, and whether it finished."""
+
+    def __init__(self):
+        self.cells: list[dict] = []
+        self.answers: dict[str, bytes] = {}
+        self.events: list[dict] = []
+        self.finished = False
+
+    def read(self, fd: int) -> None:
+        total = 0
+        with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as stream:
+            for raw in stream:
+                total += len(raw)
+                if total > MAX_REPORT_BYTES:
+                    break
+                try:
+                    line = json.loads(raw)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(line, dict):
+                    self._take(line)
+
+    def _take(self, line: dict) -> None:
+        if line.get("done") is True:
+            self.finished = True
+        elif "answer" in line:
             try:
-                lines.append(json.loads(raw))
-            except json.JSONDecodeError:
-                continue
+                self.answers[str(line["answer"])] = base64.b64decode(line["data"], validate=True)
+            except (KeyError, TypeError, ValueError, binascii.Error):
+                pass
+        elif "gone" in line:
+            self.answers.pop(str(line["gone"]), None)
+        elif line.get("limit") in ANSWER_STORE_LIMITS:
+            cell = line.get("cell")
+            event = {"limit": "answer_store", "reason": line["limit"]}
+            if isinstance(cell, int):
+                event["cell"] = cell
+            self.events.append(event)
+        elif "index" in line:
+            self.cells.append(line)
+
+
+def _write_answers(answers: dict[str, bytes], answer_dir: Path, tasks: set[str] | None) -> None:
+    """Keep the answer files of the notebook's tasks, named as the recorder names them."""
+    answer_dir.mkdir(parents=True, exist_ok=True)
+    for relative, data in sorted(answers.items()):
+        task, _, name = relative.partition("/")
+        if (tasks is not None and task not in tasks) or not kernel_runner.ANSWER_NAME.match(task):
+            continue
+        if not _valid_answer_name(name):
+            continue
+        if len(data) > MAX_FILE_BYTES:
+            continue
+        (answer_dir / task).mkdir(exist_ok=True)
+        (answer_dir / task / name).write_bytes(data)
+
+
+def _valid_answer_name(name: str) -> bool:
+    suffix = next((s for s in kernel_runner.ANSWER_SUFFIXES if name.endswith(s)), None)
+    return suffix is not None and bool(kernel_runner.ANSWER_NAME.match(name[: -len(suffix)]))
 
 
 def _kill_group(process: subprocess.Popen) -> None:

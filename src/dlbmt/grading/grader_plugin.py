@@ -30,6 +30,7 @@ def pytest_addoption(parser):
     group.addoption("--answers", help="answer store of the submission to grade")
     group.addoption("--key", help="answer store recorded from the source notebook")
     group.addoption("--report", help="where to write the JSON report")
+    group.addoption("--secret", help="the course's secret file (seed of the held-out data)")
 
 
 def pytest_configure(config):
@@ -64,6 +65,15 @@ def key_store(request) -> AnswerStore:
     if not path:
         pytest.skip("no --key given")
     return AnswerStore(Path(path))
+
+
+@pytest.fixture(scope="session")
+def heldout_seed(request) -> int:
+    """The course's secret seed: held-out data made with it is data no kernel ever had."""
+    path = request.config.getoption("--secret")
+    if not path:
+        pytest.skip("no --secret given")
+    return int(json.loads(Path(path).read_text(encoding="utf-8"))["heldout_seed"])
 
 
 @pytest.fixture

@@ -1,8 +1,16 @@
-"""Run the hidden graders on recorded answers, in a process that never runs student code."""
+"""Run the hidden graders on recorded answers, sandboxed, in a process that runs no student code.
+
+The graders load what students made (Keras archives, arrays, tables) and judge
+it on data of their own. Parsing such files is the riskiest thing grading does,
+so the graders run like a kernel: as an unprivileged user without network,
+with read-only views of the graders, the key, the answers and the data, and
+with only their report to write.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -11,8 +19,23 @@ from pathlib import Path
 
 from dlbmt.errors import CourseError
 from dlbmt.grading.course import Course
+from dlbmt.grading.sandbox import (
+    Limits,
+    apply_limits,
+    bubblewrap,
+    drop_to,
+    drops_privileges,
+    sandbox_prefix,
+    sandbox_uid,
+    warn_unsandboxed,
+)
+from dlbmt.settings import DATA_DIR_VARIABLE
 
 GRADER_TIMEOUT_SECONDS = 900
+# The graders' report: a few lines per check.
+MAX_REPORT_BYTES = 16 * 1024**2
+# TensorFlow reserves a lot of address space; the graders' models are small.
+GRADER_LIMITS = Limits(memory_bytes=16 * 1024**3, max_processes=1024, scratch_bytes=512 * 1024**2)
 
 
 @dataclass
@@ -23,39 +46,71 @@ class TaskResult:
     checks: list[dict] = field(default_factory=list)
 
 
-def run_graders(course: Course, assignment: str, answers: Path, key: Path) -> dict[str, TaskResult]:
+def run_graders(
+    course: Course, assignment: str, answers: Path, key: Path, *, sandbox: bool = True
+) -> dict[str, TaskResult]:
     """Score every task of ``assignment``; returns results keyed by grade_id."""
     folder = course.graders / assignment
     if not folder.is_dir():
         raise CourseError(f"No graders for {assignment}: {folder} is missing.")
+    secret = course.secret_file()
+    use_bwrap = sandbox and bubblewrap() is not None
+    if sandbox and not use_bwrap:
+        warn_unsandboxed()
+    as_root = drops_privileges(use_bwrap)
     with tempfile.TemporaryDirectory(prefix="dlbmt-grade-") as scratch:
-        report = Path(scratch) / "report.json"
-        command = [
+        out = Path(scratch) / "out"
+        out.mkdir()
+        report = out / "report.json"
+        pytest = [
             sys.executable, "-m", "pytest", str(folder),
             "-c", str(course.graders / "pytest.ini"),
             "--rootdir", str(course.graders),
             "-p", "dlbmt.grading.grader_plugin",
             "--answers", str(answers), "--key", str(key), "--report", str(report),
+            "--secret", str(secret),
             "-q", "--no-header", "-p", "no:cacheprovider",
         ]  # fmt: skip
-        completed = subprocess.run(
-            command,
-            cwd=scratch,
-            capture_output=True,
-            text=True,
-            timeout=GRADER_TIMEOUT_SECONDS,
-            env=_grader_environment(),
-        )
-        if not report.is_file():
-            raise CourseError(
-                f"The graders of {assignment} did not run:\n{completed.stdout[-2000:]}"
-                f"{completed.stderr[-2000:]}"
+        command = pytest
+        if use_bwrap:
+            if as_root:
+                uid = sandbox_uid()
+                os.chown(out, uid, -1)
+                command = drop_to(uid) + pytest
+            command = sandbox_prefix(
+                read_only=[course.graders, course.data, answers, key, secret],
+                writable=[out],
+                private_bytes=GRADER_LIMITS.scratch_bytes,
+                chdir=out,
+                as_root=as_root,
+                capabilities=("CAP_SETUID", "CAP_SETGID"),
+            ) + command  # fmt: skip
+        try:
+            completed = subprocess.run(
+                command,
+                cwd=out,
+                capture_output=True,
+                text=True,
+                timeout=GRADER_TIMEOUT_SECONDS,
+                env=_grader_environment(course, home=Path("/tmp") if use_bwrap else out),
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=lambda: apply_limits(GRADER_LIMITS),
             )
-        payload = json.loads(report.read_text(encoding="utf-8"))
-    if payload["exitstatus"] not in (0, 1):
+        except subprocess.TimeoutExpired:
+            raise CourseError(
+                f"The graders of {assignment} did not finish within {GRADER_TIMEOUT_SECONDS} s."
+            ) from None
+        payload = _read_report(report)
+    if payload is None:
+        raise CourseError(
+            f"The graders of {assignment} did not run:\n{completed.stdout[-2000:]}"
+            f"{completed.stderr[-2000:]}"
+        )
+    if payload.get("exitstatus") not in (0, 1):
         raise CourseError(
             f"The graders of {assignment} stopped with pytest exit status "
-            f"{payload['exitstatus']}:\n{completed.stdout[-3000:]}"
+            f"{payload.get('exitstatus')}:\n{completed.stdout[-3000:]}"
         )
     results: dict[str, TaskResult] = {}
     for check in payload["tests"]:
@@ -66,13 +121,36 @@ def run_graders(course: Course, assignment: str, answers: Path, key: Path) -> di
     return results
 
 
-def _grader_environment() -> dict[str, str]:
-    import os
+def _read_report(path: Path) -> dict | None:
+    try:
+        if path.is_symlink() or path.stat().st_size > MAX_REPORT_BYTES:
+            return None
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return payload if isinstance(payload, dict) and isinstance(payload.get("tests"), list) else None
 
-    env = dict(os.environ)
-    env.update({"TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "", "PYTHONHASHSEED": "0",
-                # pytest would cache the rewritten grader modules in graders/__pycache__:
-                # grading must leave the course's hidden material as it was.
-                "PYTHONDONTWRITEBYTECODE": "1"})  # fmt: skip
-    env.pop("DLBMT_ANSWER_DIR", None)
+
+def _grader_environment(course: Course, home: Path) -> dict[str, str]:
+    """The graders' environment: nothing of the grader's but what they need."""
+    keep = ("PATH", "LANG", "LC_ALL", "DLBMT_SMOKE", "OPENBLAS_CORETYPE", "DLBMT_THREADS")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.update(
+        {
+            DATA_DIR_VARIABLE: str(course.data),
+            "HOME": str(home),
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": str(home / ".matplotlib"),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "CUDA_VISIBLE_DEVICES": "",
+            "PYTHONHASHSEED": "0",
+            # pytest would cache the rewritten grader modules in graders/__pycache__:
+            # grading must leave the course's hidden material as it was.
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    threads = os.environ.get("DLBMT_THREADS")
+    if threads:
+        env.update({"OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads,
+                    "TF_NUM_INTEROP_THREADS": "1"})  # fmt: skip
     return env

@@ -12,7 +12,10 @@ both ``dlbmt autograde`` and a plain ``nbgrader autograde`` grade this way:
 
 from __future__ import annotations
 
+import glob
 import json
+import os
+import re
 import shutil
 from pathlib import Path
 
@@ -68,6 +71,116 @@ class DropUnknownGradeCells(NbGraderPreprocessor):
         return nb, resources
 
 
+class RefuseLinkedNotebook(NbGraderPreprocessor):
+    """Refuse a submitted notebook that is a symbolic link (to the source notebook, say).
+
+    nbgrader would read whatever the link points to. Only this student's
+    submission fails, with a message that says why.
+    """
+
+    def preprocess(self, nb, resources):
+        folder = resources.get("metadata", {}).get("path", "")
+        path = Path(folder) / f"{resources.get('unique_key', '')}.ipynb"
+        if path.is_symlink():
+            raise RuntimeError(
+                f"{path} is a symbolic link, not a notebook; it is not graded. Ask the student "
+                "to submit the notebook file itself."
+            )
+        return nb, resources
+
+
+def linked_files(root: str | Path) -> list[str]:
+    """Every symbolic link under ``root``, as nbgrader ignore patterns (absolute, escaped).
+
+    nbgrader copies a submission's other files with ``shutil.copy``, which follows a
+    link: to the graders, the key, the source notebook or ``/dev/zero``. With these
+    patterns in ``c.CourseDirectory.ignore`` (see ``nbgrader_config.py``) neither
+    ``nbgrader autograde`` nor ``dlbmt autograde`` copies them.
+    """
+    found = []
+    for here, folders, files in os.walk(root):
+        for name in folders + files:
+            path = os.path.join(here, name)
+            if os.path.islink(path):
+                found.append(glob.escape(os.path.abspath(path)))
+    return sorted(found)
+
+
+HIDDEN_OUTPUT_NOTE = (
+    "[Ausgabe entfernt: Sie enthielt Code der verborgenen Tests, der nicht in die "
+    "Rückmeldung gehört.]\n"
+)
+# Hidden-test lines shorter than this (")", "]", "pass") also occur in honest outputs.
+MIN_HIDDEN_LINE = 8
+
+
+class ScrubHiddenTestEchoes(NbGraderPreprocessor):
+    """Feedback without hidden tests, even where a kernel printed them.
+
+    nbgrader's ClearHiddenTests strips the hidden part of each test cell's source,
+    but not outputs: a kernel sees the code it runs (``In``, ``inspect``) and can
+    print it. This runs first and replaces every output that contains a line of a
+    hidden test block. It also removes hidden-test markers from cells that are not
+    test cells (a student may type them), which ClearHiddenTests would reject and
+    so stop the feedback of every student after this one.
+    """
+
+    begin = "BEGIN HIDDEN TESTS"
+    end = "END HIDDEN TESTS"
+
+    def preprocess(self, nb, resources):
+        hidden = set()
+        for cell in nb.cells:
+            if _is_test_cell(cell):
+                hidden |= self._hidden_lines(cell.source)
+            elif self.begin in cell.source or self.end in cell.source:
+                cell.source = "\n".join(
+                    line for line in cell.source.split("\n")
+                    if self.begin not in line and self.end not in line
+                )  # fmt: skip
+        hidden |= {self.begin, self.end}
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = [self._scrubbed(output, hidden) for output in cell.outputs]
+        return nb, resources
+
+    def _hidden_lines(self, source: str) -> set[str]:
+        lines, inside = set(), False
+        for line in source.split("\n"):
+            if self.begin in line:
+                inside = True
+            elif self.end in line:
+                inside = False
+            elif inside and len(line.strip()) >= MIN_HIDDEN_LINE:
+                lines.add(line.strip())
+        return lines
+
+    @staticmethod
+    def _scrubbed(output, hidden: set[str]):
+        text = ANSI_ESCAPE.sub("", _output_text(output))
+        # A printed repr escapes quotes and line breaks; look at both forms.
+        unescaped = text.encode("utf-8", "replace").decode("unicode_escape", "ignore")
+        if any(line in text or line in unescaped for line in hidden):
+            return nbformat.v4.new_output("stream", name="stdout", text=HIDDEN_OUTPUT_NOTE)
+        return output
+
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _output_text(output) -> str:
+    """All text an output shows: stream text, every data representation, an error."""
+    parts = [output.get("text", ""), output.get("evalue", "")]
+    parts += output.get("traceback", [])
+    for value in output.get("data", {}).values():
+        parts += value if isinstance(value, list) else [value]
+    return "\n".join(part if isinstance(part, str) else json.dumps(part) for part in parts)
+
+
+def _is_test_cell(cell) -> bool:
+    return utils.is_grade(cell) and not utils.is_solution(cell)
+
+
 def _course(preprocessor) -> Course:
     return Course(Path(CourseDirectory(config=preprocessor.config).root))
 
@@ -102,9 +215,17 @@ class SandboxedExecute(NbGraderPreprocessor):
             max_processes=self.max_processes,
             output_bytes=self.output_limit,
         )
+        # Only the answers of the notebook's autograded tasks are kept: the graders read
+        # nothing else.
+        tasks = {
+            cell.metadata["nbgrader"]["grade_id"]
+            for cell in nb.cells
+            if utils.is_grade(cell) and not utils.is_solution(cell) and cell.cell_type == "code"
+        }
         result = execute_notebook(
-            nb, answer_dir=answers, data_dir=course.data, limits=limits, sandbox=self.sandbox
-        )
+            nb, answer_dir=answers, data_dir=course.data, limits=limits, sandbox=self.sandbox,
+            tasks=tasks,
+        )  # fmt: skip
         self.log.info("Executed %s in %.1f s", info["notebook"], result.seconds)
         # Beside the answer store, not in it: the kernel could write into the store.
         events_file = answers.parent / f"{info['notebook']}.events.json"

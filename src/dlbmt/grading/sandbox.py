@@ -1,10 +1,21 @@
-"""The sandbox around a submission's kernel: bubblewrap where available, limits always.
+"""The sandboxes of grading: bubblewrap where available, limits always.
 
-Inside the sandbox the kernel sees the system and Python installation read-only,
-the course data read-only, a private copy of its own submission and a private
-folder for its answers. It has no network and its own process namespace, so
-every process it starts dies with it. It cannot see ``source/``, ``graders/``,
-the answer key, the gradebook or other students.
+Two kinds of process run sandboxed, both with no network and a process
+namespace of their own, so that every process they start dies with them:
+
+* a submission's **kernel** (through the kernel runner). It sees the system and
+  the Python installation read-only, but of this package only what students
+  install: ``dlbmt.grading`` and ``dlbmt.tools`` are hidden. It sees the course
+  data read-only, and it may write only to tmpfs folders inside the sandbox that
+  are limited in bytes and files. It cannot see ``source/``, ``graders/``, the
+  answer key, the gradebook, other students, or even its own notebook file.
+* the **graders**. They run trusted code on files the student made (Keras
+  archives, arrays, tables), so they, too, run as an unprivileged user with
+  read-only views of the graders, the key, the answers and the data, and write
+  only their report.
+
+When the grader runs as root, both run as users of their own; otherwise
+bubblewrap isolates them in a user namespace of the grader's user.
 """
 
 from __future__ import annotations
@@ -15,10 +26,18 @@ import resource
 import shutil
 import sys
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc")
+# Where the kernel's private folders appear inside its sandbox.
+KERNEL_ROOT = Path("/dlbmt")
+# The runner mounts the kernel's folders itself (with a limit on files, which
+# bubblewrap cannot set), starts kernels as the sandbox user and reads what they wrote.
+RUNNER_CAPABILITIES = (
+    "CAP_SETUID", "CAP_SETGID", "CAP_SYS_ADMIN", "CAP_DAC_READ_SEARCH", "CAP_KILL", "CAP_CHOWN",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -32,6 +51,12 @@ class Limits:
     max_processes: int = 1024
     output_bytes: int = 1_000_000
     file_bytes: int = 256 * 1024**2
+    # The answer store: the course's answers take about 3 MB in some 90 files.
+    answer_bytes: int = 256 * 1024**2
+    answer_files: int = 1000
+    # Each of the kernel's other writable folders (working folder, home, /tmp).
+    scratch_bytes: int = 1024**3
+    scratch_files: int = 20_000
 
 
 class SandboxWarning(UserWarning):
@@ -54,28 +79,54 @@ def _python_roots() -> list[Path]:
     return sorted(roots)
 
 
-def sandbox_prefix(
-    *, workdir: Path, answer_dir: Path, data_dir: Path, home: Path, as_root: bool = False
-) -> list[str]:
-    """The bubblewrap command line that wraps the runner.
+def instructor_packages() -> list[Path]:
+    """The folders of the subpackages that students do not get (hidden from kernels)."""
+    import dlbmt
 
-    Started by root, the sandbox gets no user namespace but keeps the right to change
-    its user once, so that the runner can become a sandbox user inside: only then do the
-    process limits bind. Started by anyone else, a user namespace isolates it.
+    package = Path(dlbmt.__file__).resolve().parent
+    return [package / "grading", package / "tools"]
+
+
+def sandbox_prefix(
+    *,
+    read_only: Sequence[Path],
+    writable: Sequence[Path] = (),
+    hidden: Sequence[Path] = (),
+    private: Sequence[Path] = (),
+    private_bytes: int | None = None,
+    chdir: Path,
+    as_root: bool,
+    capabilities: Sequence[str] = (),
+    tmp_writable: bool = True,
+) -> list[str]:
+    """The bubblewrap command line that wraps a sandboxed command.
+
+    read_only / writable: host folders (or files) shown at the same path.
+    hidden: folders replaced by an empty one (for the instructor's packages).
+    private: empty folders that exist only in the sandbox. Given ``private_bytes``
+        each is a tmpfs of that size; otherwise the command mounts its own there.
+    /tmp is private too, limited to ``private_bytes`` when given, and read-only for
+    the sandbox user unless ``tmp_writable``.
+
+    Started by root, the sandbox gets no user namespace but keeps ``capabilities``,
+    so that the command can change to its sandbox user: only then do the process
+    limits bind. Started by anyone else, a user namespace isolates it.
     """
     if as_root:
         isolation = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-                     "--unshare-cgroup-try",
-                     "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]  # fmt: skip
+                     "--unshare-cgroup-try"]  # fmt: skip
+        for capability in capabilities:
+            isolation += ["--cap-add", capability]
     else:
         isolation = ["--unshare-all"]
+    size = ["--size", str(private_bytes)] if private_bytes else []
     command = [
         bubblewrap(), *isolation,
         "--die-with-parent",
         "--new-session",
         "--proc", "/proc",
         "--dev", "/dev",
-        "--tmpfs", "/tmp",
+        "--perms", "1777" if tmp_writable else "0755", *size, "--tmpfs", "/tmp",
     ]  # fmt: skip
     for path in SYSTEM_PATHS:
         p = Path(path)
@@ -85,14 +136,13 @@ def sandbox_prefix(
             command += ["--ro-bind", path, path]
     read_only = [
         root
-        for root in _python_roots()
+        for root in [*_python_roots(), *read_only]
         if root.exists() and not any(str(root).startswith(s + "/") for s in SYSTEM_PATHS)
-    ] + [data_dir]
-    writable = [workdir, answer_dir, home]
+    ]
     # bubblewrap makes the folders above a mount point private to root; the sandbox
     # user must be able to walk through them.
     ancestors = sorted(
-        {str(parent) for path in read_only + writable for parent in path.parents}
+        {str(parent) for path in [*read_only, *writable, *private] for parent in path.parents}
         - {"/", "/tmp", *SYSTEM_PATHS},
         key=lambda text: text.count("/"),
     )
@@ -100,10 +150,27 @@ def sandbox_prefix(
         command += ["--perms", "0755", "--dir", folder]
     for path in read_only:
         command += ["--ro-bind", str(path), str(path)]
+    for path in hidden:
+        if path.exists():
+            command += ["--perms", "0755", "--tmpfs", str(path)]
     for path in writable:
         command += ["--bind", str(path), str(path)]
-    command += ["--chdir", str(workdir)]
+    for path in private:
+        if private_bytes:
+            command += ["--perms", "0700", *size, "--tmpfs", str(path)]
+        else:
+            command += ["--perms", "0755", "--dir", str(path)]
+    command += ["--chdir", str(chdir)]
     return command
+
+
+def drop_to(uid: int) -> list[str]:
+    """A command prefix that runs the rest as ``uid`` without any capability."""
+    return [
+        shutil.which("setpriv") or "/usr/bin/setpriv",
+        f"--reuid={uid}", f"--regid={SANDBOX_GID}", "--clear-groups",
+        "--inh-caps=-all", "--bounding-set=-all", "--",
+    ]  # fmt: skip
 
 
 def apply_limits(limits: Limits) -> None:
@@ -145,25 +212,11 @@ def drops_privileges(use_bwrap: bool) -> bool:
     return use_bwrap and os.geteuid() == 0
 
 
-def hand_over(uid: int, *folders: Path) -> None:
-    """Give the sandbox user its private folders."""
-    for folder in folders:
-        for path in (folder, *folder.rglob("*")):
-            os.chown(path, uid, SANDBOX_GID, follow_symlinks=False)
-
-
-def become_user(uid: int, gid: int) -> None:
-    """Drop root for good (called by the runner inside the sandbox, before the kernel)."""
-    os.setgroups([])
-    os.setgid(gid)
-    os.setuid(uid)
-
-
 def warn_unsandboxed() -> None:
     warnings.warn(
-        "bubblewrap (bwrap) was not found: notebooks run with resource limits only, "
-        "without file-system and network isolation. Install the Debian package "
-        "'bubblewrap' before grading real submissions.",
+        "bubblewrap (bwrap) was not found: notebooks and graders run with resource limits "
+        "only, without file-system and network isolation. Install the Debian package "
+        "'bubblewrap' (apt-get install bubblewrap) before grading real submissions.",
         SandboxWarning,
         stacklevel=2,
     )
