@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from dlbmt.errors import CourseError
-from dlbmt.tools.lab_sheet import build_damaged_csv, true_lab_sheet
 from dlbmt.tools.excel_damage import (
     GERMAN_MONTHS,
     PLACEHOLDERS,
@@ -16,6 +15,7 @@ from dlbmt.tools.excel_damage import (
     damage_lab_sheet,
     excel_coerce,
 )
+from dlbmt.tools.lab_sheet import build_damaged_csv, true_lab_sheet
 
 
 @pytest.mark.parametrize(

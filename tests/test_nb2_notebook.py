@@ -16,10 +16,10 @@ import pytest
 from course_tools import REPO
 
 from dlbmt.augment import add_noise, brightness_shift, rotate, shift
-from dlbmt.tools.lab_sheet import true_lab_sheet
 from dlbmt.oct import load_drusen_image
 from dlbmt.settings import data_path
 from dlbmt.tools.excel_damage import excel_coerce
+from dlbmt.tools.lab_sheet import true_lab_sheet
 
 SOURCE = REPO / "source" / "02_anwendung" / "02_anwendung.ipynb"
 EXCEL_DATE = re.compile(r"\d{2}\. [A-Z][a-z]{2}|[A-Z][a-z]{2} \d{2}")
