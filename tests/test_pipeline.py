@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import pytest
 from conftest import ASSIGNMENTS
+from course_tools import REPO
 
 pytestmark = pytest.mark.slow
 
@@ -25,17 +27,47 @@ def test_untouched_release_scores_zero(graded_course, expected_scores, assignmen
     assert sum(v or 0 for v in autograded.values()) == 0
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_typical_student_loses_exactly_the_expected_points(
-    graded_course, expected_scores, assignment
+def _students(expected_scores, prefix: str) -> list[tuple[str, str]]:
+    return [
+        (assignment, student)
+        for assignment, students in sorted(expected_scores.items())
+        for student in sorted(students)
+        if student.startswith(prefix)
+    ]
+
+
+EXPECTED = json.loads((REPO / "examples" / "expected_scores.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(("assignment", "student"), _students(EXPECTED, ""))
+def test_every_example_submission_gets_exactly_its_expected_points(
+    graded_course, expected_scores, assignment, student
 ):
-    scores = graded_course["scores"][assignment]["typical"]
-    expected = expected_scores[assignment]["typical"]
+    scores = graded_course["scores"][assignment][student]
+    expected = expected_scores[assignment][student]
     assert {k: scores[k] for k in expected} == expected
 
 
+@pytest.mark.parametrize(("assignment", "student"), _students(EXPECTED, "wrong_"))
+def test_a_plausible_wrong_answer_loses_points_in_every_task(expected_scores, assignment, student):
+    full = expected_scores[assignment]["reference"]
+    kept = {task: points for task, points in expected_scores[assignment][student].items()}
+    assert set(kept) == set(full)
+    assert [task for task in full if kept[task] >= full[task]] == []
+
+
+@pytest.mark.parametrize(("assignment", "student"), _students(EXPECTED, "valid_"))
+def test_a_valid_alternative_keeps_every_point(expected_scores, assignment, student):
+    assert expected_scores[assignment][student] == expected_scores[assignment]["reference"]
+
+
+def test_every_assignment_has_two_wrong_and_two_valid_variants(expected_scores):
+    for assignment, students in expected_scores.items():
+        assert {"wrong_a", "wrong_b", "valid_a", "valid_b"} <= set(students), assignment
+
+
 def test_expected_reference_scores_are_the_full_points(expected_scores):
-    from course_tools import REPO, graded_cells
+    from course_tools import graded_cells
 
     for assignment, students in expected_scores.items():
         path = REPO / "source" / assignment / f"{assignment}.ipynb"

@@ -411,6 +411,8 @@ code = __DAEMON__.replace("__KERNEL__", str(os.getpid()))
 subprocess.Popen([sys.executable, "-c", code, "__TOKEN__", "__COURSE__"], start_new_session=True,
                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 time.sleep(1)
+started = os.path.join(os.environ["DLBMT_ANSWER_DIR"], "tiny_value", "daemon_started.json")
+print("Daemon gestartet" if os.path.exists(started) else "Daemon nicht gestartet")
 """
 
 # A forged report line on the runner's result pipe would claim a time limit in the
@@ -450,6 +452,50 @@ def _escape_cases(course, reference, port: int, hosts: list[str]):
             wrong, "tiny_value", daemon.replace("__TOKEN__", DAEMON_TOKEN)
         ),
         "forge_runner_report": _hostile(wrong, "tiny_value", forge),
+    }
+
+
+# Fills the answer store with files, big ones and odd kinds, after both answers were recorded.
+ANSWER_FLOOD = """
+import os, pathlib
+store = pathlib.Path(os.environ["DLBMT_ANSWER_DIR"])
+written = 0
+try:
+    os.mkfifo(store / "tiny_value" / "pipe.json")
+    (store / "tiny_value" / "link.json").symlink_to("/etc/passwd")
+    for folder in range(50):
+        (store / f"flut_{folder}").mkdir(exist_ok=True)
+        for number in range(400):
+            (store / f"flut_{folder}" / f"datei_{number}.json").write_text("{}")
+            written += 1
+except OSError as error:
+    print("gestoppt nach", written, "Dateien:", type(error).__name__)
+try:
+    with open(store / "tiny_value" / "riesig.npy", "wb") as handle:
+        for _ in range(100):
+            handle.write(b"x" * 8 * 1024**2)
+except OSError as error:
+    print("gestoppt:", type(error).__name__)
+"""
+
+# What a kernel can learn about the hidden tests it runs, printed for its own feedback.
+PRINT_HIDDEN_TESTS = """
+import glob, linecache
+print(In)
+print(_ih[-3:])
+print(repr([entry for entry in linecache.cache.values()][-5:])[:3000])
+for path in glob.glob("/dlbmt/**/*.ipynb", recursive=True) + glob.glob("*.ipynb"):
+    print(path, open(path).read()[:2000])
+"""
+
+
+def _store_and_feedback_cases(reference, wrong):
+    """Cases against the answer store's quota and against the feedback."""
+    marker = with_answers(reference, value="value = 42  # ### BEGIN HIDDEN TESTS (abgeschrieben)")
+    return {
+        "answer_flood": _hostile(reference, "tiny_text", ANSWER_FLOOD),
+        "print_hidden_tests": _hostile(wrong, "tiny_text", PRINT_HIDDEN_TESTS),
+        "stray_hidden_marker": marker,
     }
 
 
@@ -570,6 +616,7 @@ def tampered(tmp_path_factory):
         cases = _cases(course, reference, marker)
         cases.update(_limit_cases(reference))
         cases.update(_escape_cases(course, reference, listener.port, _host_addresses()))
+        cases.update(_store_and_feedback_cases(reference, _wrong(reference)))
         for student, notebook in cases.items():
             submit(course, student, ASSIGNMENT, notebook)
         folder = course / "submitted" / "symlink_in_folder" / ASSIGNMENT
@@ -588,13 +635,16 @@ def tampered(tmp_path_factory):
         completed = run_dlbmt(course, "autograde", ASSIGNMENT, "--workers", "2", check=False)
         seconds = time.monotonic() - started
         leftovers = _leftovers(course)
+        finished = time.time()
+        feedback = run_dlbmt(course, "feedback", ASSIGNMENT, "--provisional", check=False)
     finally:
         listener.close()
     return {
         "course": course, "scores": gradebook_scores(course)[ASSIGNMENT], "marker": marker,
         "log": completed, "seconds": seconds, "before": before,
         "after": _files(course), "structure": (structure, _gradebook_structure(course)),
-        "leftovers": leftovers, "connections": listener.connections,
+        "leftovers": leftovers, "connections": listener.connections, "feedback": feedback,
+        "finished": finished,
     }  # fmt: skip
 
 
@@ -642,9 +692,13 @@ EXPECTED = {
     "read_gradebook": (1, 0),
     "daemon_outlives_kernel": (1, 0),
     "forge_runner_report": (1, 0),
+    # The answer store and the feedback.
+    "answer_flood": (2, 1),
+    "print_hidden_tests": (1, 0),
+    "stray_hidden_marker": (2, 1),
 }
 # Cases that write into their own answer store on purpose.
-WRITE_OWN_ANSWERS = {"symlink_answer", "pickle_answer", "daemon_outlives_kernel"}
+WRITE_OWN_ANSWERS = {"symlink_answer", "pickle_answer", "daemon_outlives_kernel", "answer_flood"}
 
 BOTH = ("tiny_square", "tiny_value")
 # student: (limit, the cell that hit it: the hostile cell, a grade_id or None for the
@@ -659,6 +713,7 @@ LIMIT_CASES = {
     "kill_own_kernel": ("kernel_died", HOSTILE, BOTH),
     "enormous_output": ("output_size", HOSTILE, BOTH),
     "slow_notebook": ("wall_time", None, BOTH),
+    "answer_flood": ("answer_store", HOSTILE, BOTH),
 }
 # The German words of each limit's feedback (dlbmt.grading.feedback.LIMIT_TEXTS).
 LIMIT_WORDS = {
@@ -668,6 +723,7 @@ LIMIT_WORDS = {
     "output_size": "zu viel ausgegeben",
     "wall_time": f"Zeitlimit von {WALL_SECONDS} s",
     "runner_stopped": "vorzeitig beendet",
+    "answer_store": "Speicher für Antworten gefüllt",
 }
 
 
@@ -847,11 +903,11 @@ def test_network_is_unreachable_from_the_notebook(tampered):
 def test_a_daemon_started_by_a_notebook_dies_with_its_run(tampered):
     course = tampered["course"]
     assert _auto(tampered["scores"], "daemon_outlives_kernel") == EXPECTED["daemon_outlives_kernel"]
-    started = list(course.rglob("daemon_started.json"))
-    assert len(started) == 1, "the daemon never ran: the case tests nothing"
+    assert "Daemon gestartet" in _outputs(course, "daemon_outlives_kernel"), (
+        "the daemon never ran: the case tests nothing"
+    )
     # It writes 5 s after its kernel ended, for a minute; give a survivor time to show.
-    wait = float(started[0].read_text()) + 30 - time.time()
-    time.sleep(max(0.0, wait))
+    time.sleep(max(0.0, tampered["finished"] + 30 - time.time()))
     assert not list(course.rglob("daemon_late*")), "the daemon outlived its run"
     assert not _processes_of(course)
 
@@ -953,8 +1009,11 @@ def test_the_answer_key_is_untouched(tampered):
 
 
 def _allowed_change(path: str, course: Path) -> bool:
-    """Grading writes only the gradebook, autograded/<student>/ and its state in .grading/."""
-    if path in ("gradebook.db", "autograded", ".grading") or path.startswith(".grading/"):
+    """Grading writes only the gradebook, autograded/<student>/ and its state in .grading/;
+    the feedback run writes feedback/."""
+    if path in ("gradebook.db", "autograded", ".grading", "feedback"):
+        return True
+    if path.startswith((".grading/", "feedback/")):
         return True
     parts = path.split("/")
     if parts[0] != "autograded" or parts[1] not in EXPECTED:
@@ -1007,3 +1066,43 @@ def test_every_hostile_case_left_the_others_intact(tampered):
     assert len(EXPECTED) - 2 >= 25  # reference and honest_wrong are not hostile
     for student, expected in EXPECTED.items():
         assert _auto(tampered["scores"], student) == expected, student
+
+
+def test_flooding_the_answer_store_keeps_only_the_answers_the_graders_read(tampered):
+    """The store is a tmpfs limited in files and bytes; the host keeps only what graders read."""
+    course = tampered["course"]
+    assert _auto(tampered["scores"], "answer_flood") == EXPECTED["answer_flood"]
+    text = _outputs(course, "answer_flood")
+    assert "gestoppt nach" in text and "gestoppt:" in text, "the flood was not stopped"
+    store = course / ".grading" / "answers" / ASSIGNMENT / "answer_flood" / ASSIGNMENT
+    kept = sorted(p.relative_to(store).as_posix() for p in store.rglob("*") if p.is_file())
+    assert kept == ["tiny_square/hidden.npy", "tiny_value/value.json"]
+    reasons = {e.get("reason") for e in _record(course, "answer_flood")["limits"]}
+    assert reasons & {"answer_files", "answer_store_full"}, reasons
+
+
+def _feedback_html(course: Path, student: str) -> str:
+    path = course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    return path.read_text(encoding="utf-8")
+
+
+def test_feedback_is_written_for_everyone_despite_a_stray_hidden_test_marker(tampered):
+    assert tampered["feedback"].returncode == 0, tampered["feedback"].stderr
+    assert _auto(tampered["scores"], "stray_hidden_marker") == EXPECTED["stray_hidden_marker"]
+    graded = [s for s in EXPECTED if (tampered["course"] / "autograded" / s).is_dir()]
+    for student in graded:
+        assert "von" in _feedback_html(tampered["course"], student), student
+
+
+def test_no_feedback_shows_a_hidden_test_even_when_the_kernel_printed_it(tampered):
+    course = tampered["course"]
+    printed = _outputs(course, "print_hidden_tests")
+    assert "BEGIN HIDDEN TESTS" in printed, "the kernel did not print the hidden test: no case"
+    hidden = 'Recorder("tiny_square").probe("hidden", square'
+    for student in EXPECTED:
+        path = course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+        if path.is_file():
+            html = path.read_text(encoding="utf-8")
+            assert "BEGIN HIDDEN TESTS" not in html and hidden not in html, student
+            assert hidden.replace('"', "&quot;") not in html, student
+    assert "Ausgabe entfernt" in _feedback_html(course, "print_hidden_tests")

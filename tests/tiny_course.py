@@ -26,6 +26,8 @@ CELL_SECONDS = 10
 WALL_SECONDS = 45
 MEMORY_BYTES = 2 * 1024**3
 MAX_PROCESSES = 64
+ANSWER_FILES = 100
+ANSWER_BYTES = 8 * 1024**2
 LIMITS = f"""
 # Limits of the tiny test course (tests/tiny_course.py)
 c.Execute.timeout = {CELL_SECONDS}
@@ -33,6 +35,8 @@ c.ExecutePreprocessor.timeout = {CELL_SECONDS}
 c.SandboxedExecute.wall_timeout = {WALL_SECONDS}
 c.SandboxedExecute.memory_limit = {MEMORY_BYTES}
 c.SandboxedExecute.max_processes = {MAX_PROCESSES}
+c.SandboxedExecute.answer_files = {ANSWER_FILES}
+c.SandboxedExecute.answer_bytes = {ANSWER_BYTES}
 """
 
 

@@ -119,12 +119,14 @@ def execute_notebook(
     data_dir: Path,
     limits: Limits | None = None,
     sandbox: bool = True,
-    tasks: set[str] | None = None,
+    answers_wanted: dict[str, set[str]] | None = None,
 ) -> ExecutionResult:
     """Run ``notebook`` in the sandbox; the answers it recorded land in ``answer_dir``.
 
-    Only answer files of ``tasks`` (default: every task) are kept; nothing else
-    the kernel wrote survives the run.
+    ``answers_wanted`` maps each task to the answer names the graders read (those
+    the answer key holds); only those are kept. Without it every well-named answer
+    file is kept (for recording the key itself). Nothing else the kernel wrote
+    survives the run.
     """
     limits = limits or Limits()
     notebook = nbformat.from_dict(json.loads(json.dumps(notebook)))
@@ -199,8 +201,8 @@ def execute_notebook(
         reader.join(timeout=30)
         seconds = time.monotonic() - started
     _merge_outputs(notebook, report.cells, events)
-    events += report.events
-    _write_answers(report.answers, answer_dir, tasks)
+    events += [_named(notebook, event) for event in report.events]
+    _write_answers(report.answers, answer_dir, answers_wanted)
     if not report.finished and not any(e["limit"] == "wall_time" for e in events):
         events.append({"limit": "runner_stopped", "returncode": process.returncode})
     return ExecutionResult(notebook, events, seconds, use_bwrap, report.finished)
@@ -249,19 +251,46 @@ class _Report:
             self.cells.append(line)
 
 
-def _write_answers(answers: dict[str, bytes], answer_dir: Path, tasks: set[str] | None) -> None:
-    """Keep the answer files of the notebook's tasks, named as the recorder names them."""
+def _named(notebook, event: dict) -> dict:
+    """The event with the grade_id of its cell and the task that cell answers, if any."""
+    index = event.get("cell")
+    if isinstance(index, int) and 0 <= index < len(notebook.cells):
+        event["grade_id"] = notebook.cells[index].metadata.get("nbgrader", {}).get("grade_id")
+        task = owning_task(notebook, index)
+        if task and task != event["grade_id"]:
+            event["task"] = task
+    return event
+
+
+def _write_answers(
+    answers: dict[str, bytes], answer_dir: Path, wanted: dict[str, set[str]] | None
+) -> None:
+    """Keep the answer files the graders read, named as the recorder names them."""
     answer_dir.mkdir(parents=True, exist_ok=True)
     for relative, data in sorted(answers.items()):
         task, _, name = relative.partition("/")
-        if (tasks is not None and task not in tasks) or not kernel_runner.ANSWER_NAME.match(task):
+        if not kernel_runner.ANSWER_NAME.match(task) or not _valid_answer_name(name):
             continue
-        if not _valid_answer_name(name):
+        if wanted is not None and answer_name(name) not in wanted.get(task, ()):
             continue
         if len(data) > MAX_FILE_BYTES:
             continue
         (answer_dir / task).mkdir(exist_ok=True)
         (answer_dir / task / name).write_bytes(data)
+
+
+def answer_name(file_name: str) -> str:
+    """The answer a file of the store holds: ``value`` for value.json or value.error.json."""
+    return file_name.split(".", 1)[0]
+
+
+def recorded_answers(store: Path) -> dict[str, set[str]]:
+    """{task: answer names} of an answer store on disk (the key's, for example)."""
+    return {
+        folder.name: {answer_name(path.name) for path in folder.iterdir()}
+        for folder in sorted(store.iterdir())
+        if folder.is_dir() and not folder.is_symlink()
+    }
 
 
 def _valid_answer_name(name: str) -> bool:

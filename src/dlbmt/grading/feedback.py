@@ -17,6 +17,8 @@ LIMIT_TEXTS = {
     "abgebrochen. Aufgaben, die bis dahin aufgezeichnet waren, wurden bewertet.",
     "runner_stopped": "Die Ausführung wurde vorzeitig beendet (z. B. Speicherlimit). "
     "Aufgaben, die bis dahin aufgezeichnet waren, wurden bewertet.",
+    "answer_store": "Zelle {cell} hat den Speicher für Antworten gefüllt (zu viele oder zu große "
+    "Dateien im Antwortordner). Was dort zuvor ordnungsgemäß aufgezeichnet war, wurde bewertet.",
 }
 
 

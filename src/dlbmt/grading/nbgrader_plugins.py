@@ -26,7 +26,7 @@ from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor, SaveAut
 from traitlets import Bool, Int
 
 from dlbmt.grading.course import Course
-from dlbmt.grading.execution import execute_notebook
+from dlbmt.grading.execution import execute_notebook, recorded_answers
 from dlbmt.grading.feedback import limit_messages, task_feedback_output
 from dlbmt.grading.graders import run_graders
 from dlbmt.grading.keys import ensure_key
@@ -192,6 +192,8 @@ class SandboxedExecute(NbGraderPreprocessor):
     memory_limit = Int(8 * 1024**3, help="Bytes of address space for the kernel.").tag(config=True)
     max_processes = Int(256, help="Processes the kernel may start.").tag(config=True)
     output_limit = Int(1_000_000, help="Bytes of output kept per cell.").tag(config=True)
+    answer_bytes = Int(256 * 1024**2, help="Bytes the answer store may hold.").tag(config=True)
+    answer_files = Int(1000, help="Files the answer store may hold.").tag(config=True)
     sandbox = Bool(True, help="Use bubblewrap when it is installed.").tag(config=True)
 
     def _cell_timeout(self) -> int:
@@ -214,17 +216,14 @@ class SandboxedExecute(NbGraderPreprocessor):
             memory_bytes=self.memory_limit,
             max_processes=self.max_processes,
             output_bytes=self.output_limit,
+            answer_bytes=self.answer_bytes,
+            answer_files=self.answer_files,
         )
-        # Only the answers of the notebook's autograded tasks are kept: the graders read
-        # nothing else.
-        tasks = {
-            cell.metadata["nbgrader"]["grade_id"]
-            for cell in nb.cells
-            if utils.is_grade(cell) and not utils.is_solution(cell) and cell.cell_type == "code"
-        }
+        # Only the answers the graders read (the names the key holds) are kept.
+        key = ensure_key(course, info["assignment"], info["notebook"])
         result = execute_notebook(
             nb, answer_dir=answers, data_dir=course.data, limits=limits, sandbox=self.sandbox,
-            tasks=tasks,
+            answers_wanted=recorded_answers(key),
         )  # fmt: skip
         self.log.info("Executed %s in %.1f s", info["notebook"], result.seconds)
         # Beside the answer store, not in it: the kernel could write into the store.

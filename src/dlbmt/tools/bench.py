@@ -6,7 +6,10 @@ For each assignment it measures, on this machine:
 - the same notebook run by our sandboxed runner with recording;
 - every number the reference run recorded whose name mentions accuracy, mse or loss;
 - the grading overhead per submission and the throughput against stock nbgrader
-  (:mod:`dlbmt.tools.bench_grading`; skip with ``--no-grading``).
+  (:mod:`dlbmt.tools.bench_grading`; skip with ``--no-grading``);
+- the margins of the graders' thresholds on trained networks, as pass rates of the
+  reference and of typical wrong approaches over many seeds
+  (:mod:`dlbmt.tools.margins`; skip with ``--no-margins``).
 """
 
 from __future__ import annotations
@@ -90,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeats", type=int, default=3, help="interleaved runs behind each compared figure"
     )
+    parser.add_argument("--no-margins", action="store_true", help="skip the threshold margins")
+    parser.add_argument("--seeds", type=int, default=10, help="seeds per margin approach")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be 1 or more")
@@ -111,10 +116,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    {name} = {value}")
     if grading:
         print_grading(grading)
+    margins = None
+    if not args.no_margins:
+        from dlbmt.tools import margins as margin_tools
+
+        margins = margin_tools.measure(course, args.seeds)
+        print("\nThreshold margins (pass rates over seeds)")
+        print(margin_tools.format_rows(margins))
     if args.json:
-        payload = {"notebooks": results, "grading": grading}
+        payload = {"notebooks": results, "grading": grading, "margins": margins}
         Path(args.json).write_text(json.dumps(payload, indent=1), encoding="utf-8")
-    return 0 if all(item["within_budget"] for item in results) else 1
+    budgets = all(item["within_budget"] for item in results)
+    return 0 if budgets and (margins is None or margin_tools.holds(margins)) else 1
 
 
 def print_grading(grading: dict) -> None:

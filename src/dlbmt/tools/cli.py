@@ -150,6 +150,13 @@ def cmd_train(course: Course, args) -> None:
     print(json.dumps(record, indent=1, ensure_ascii=False))
 
 
+def cmd_bundle(course: Course, args) -> None:
+    from dlbmt.tools.bundle import bundle
+
+    folder = bundle(course, args.assignment, Path(args.to).resolve())
+    print(f"student bundle written to {folder}")
+
+
 def cmd_selftest(course: Course, args) -> None:
     from dlbmt.tools.mutation import format_report, selftest
 
@@ -169,6 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="generate release/ from source/ (nbgrader)")
     p.add_argument("assignments", nargs="*", help="default: all assignments")
     p.set_defaults(run=cmd_release)
+
+    p = sub.add_parser(
+        "bundle", help="write what students receive: release, data and the student package"
+    )
+    p.add_argument("assignment")
+    p.add_argument("--to", default="bundle", help="folder for the bundle (default: bundle/)")
+    p.set_defaults(run=cmd_bundle)
 
     p = sub.add_parser("key", help="record the answer key from the source notebooks")
     p.add_argument("assignments", nargs="*")
@@ -200,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("feedback", help="write feedback HTML without hidden tests")
     p.add_argument("assignment")
+    p.add_argument(
+        "--provisional", action="store_true",
+        help="write feedback although answers still wait for grading by hand (marked as such)",
+    )  # fmt: skip
     p.set_defaults(run=cmd_feedback)
 
     p = sub.add_parser("export", help="export the grades as CSV (nbgrader export)")

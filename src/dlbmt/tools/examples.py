@@ -1,5 +1,15 @@
-"""Example submissions: the reference solution and the untouched release, derived from
-``source/`` and ``release/`` so they never drift; the typical student is kept by hand.
+"""Example submissions, derived from ``source/``, ``release/`` and ``examples/variants/``.
+
+* ``reference``: the release with every answer cell filled in from the source.
+* ``untouched``: the release as handed out.
+* the **variant corpus**: for each assignment, ``examples/variants/<assignment>.py``
+  defines ``VARIANTS = {student: {answer_grade_id: source, ...}, ...}``. Each
+  variant student is the reference submission with the named answer cells
+  replaced: ``wrong_*`` students give a plausible wrong answer to every task,
+  ``valid_*`` students a valid alternative (another API, another approach),
+  ``attack_*`` students try to fool the graders. Their expected points per task
+  are in ``examples/expected_scores.json``.
+* ``typical`` is kept by hand: a student with typical mistakes.
 
 ``python -m dlbmt.tools.examples --update`` rewrites the derived ones (the "goldens").
 """
@@ -8,14 +18,17 @@ from __future__ import annotations
 
 import argparse
 import re
+import runpy
 import sys
 from pathlib import Path
 
 import nbformat
 
+from dlbmt.errors import CourseError
 from dlbmt.grading.course import Course
 
 DERIVED_STUDENTS = ("reference", "untouched")
+VARIANTS_FOLDER = Path("examples/variants")
 _MARKER = re.compile(r"^\s*(#+|<!--)?\s*(BEGIN|END) SOLUTION\s*(-->)?\s*$")
 
 
@@ -38,19 +51,48 @@ def reference_submission(source: Path, release: Path) -> nbformat.NotebookNode:
     return notebook
 
 
+def variants(course: Course, assignment: str) -> dict[str, dict[str, str]]:
+    """{student: {answer grade_id: source}} of the assignment's variant corpus."""
+    path = course.root / VARIANTS_FOLDER / f"{assignment}.py"
+    if not path.is_file():
+        return {}
+    return runpy.run_path(str(path))["VARIANTS"]
+
+
+def variant_submission(
+    reference: nbformat.NotebookNode, answers: dict[str, str], where: str
+) -> nbformat.NotebookNode:
+    """``reference`` with the answer cells named in ``answers`` replaced."""
+    notebook = nbformat.from_dict(reference)
+    cells = {
+        cell.metadata.get("nbgrader", {}).get("grade_id"): cell
+        for cell in notebook.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
+    for grade_id, source in answers.items():
+        if grade_id not in cells:
+            raise CourseError(f"{where}: there is no answer cell {grade_id!r}.")
+        cells[grade_id].source = source.strip("\n")
+    return notebook
+
+
 def derived_examples(course: Course) -> dict[Path, str]:
     """Relative path -> notebook text of every derived example submission."""
     files = {}
+    folder = Path("examples/submissions")
     for assignment in course.assignments():
+        corpus = variants(course, assignment)
         for source in course.source_notebooks(assignment):
             release = course.release / assignment / source.name
-            folder = Path("examples/submissions")
-            files[folder / "reference" / assignment / source.name] = nbformat.writes(
-                reference_submission(source, release)
-            )
+            reference = reference_submission(source, release)
+            files[folder / "reference" / assignment / source.name] = nbformat.writes(reference)
             files[folder / "untouched" / assignment / source.name] = release.read_text(
                 encoding="utf-8"
             )
+            for student, answers in corpus.items():
+                where = f"{VARIANTS_FOLDER / assignment}.py, {student}"
+                notebook = variant_submission(reference, answers, where)
+                files[folder / student / assignment / source.name] = nbformat.writes(notebook)
     return files
 
 
