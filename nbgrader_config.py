@@ -2,7 +2,11 @@
 
 import os
 
-from dlbmt.grading.nbgrader_plugins import linked_files
+from dlbmt.grading.nbgrader_plugins import (
+    FEEDBACK_TEMPLATE_FILE,
+    feedback_template_dirs,
+    linked_files,
+)
 
 c = get_config()  # noqa: F821 - provided by nbgrader
 
@@ -46,6 +50,8 @@ c.Autograde.autograde_preprocessors = [
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
     "dlbmt.grading.nbgrader_plugins.SaveGraderScores",
+    # The rubric of each free-text answer beside it, for formgrader (never in feedback).
+    "dlbmt.grading.rubrics.AddRubrics",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
@@ -53,8 +59,14 @@ c.Autograde.autograde_preprocessors = [
 # Stock feedback would show the hidden test code (nbgrader #1363): remove it first,
 # also from outputs where a kernel printed it.
 c.GenerateFeedback.preprocessors = [
+    "dlbmt.grading.rubrics.RemoveRubrics",
     "dlbmt.grading.nbgrader_plugins.ScrubHiddenTestEchoes",
     "nbgrader.preprocessors.ClearHiddenTests",
-    "nbgrader.preprocessors.GetGrades",
+    # Free text not graded yet is "noch nicht bewertet", not 0 points.
+    "dlbmt.grading.nbgrader_plugins.GetGradesWithPending",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# The feedback page in German: the course's template file extends nbgrader's "feedback".
+c.HTMLExporter.template_name = "feedback"
+c.HTMLExporter.template_file = FEEDBACK_TEMPLATE_FILE
+c.HTMLExporter.extra_template_basedirs = feedback_template_dirs()

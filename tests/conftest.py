@@ -39,7 +39,9 @@ def graded_course(tmp_path_factory):
                 target.joinpath(notebook.name).write_bytes(notebook.read_bytes())
     # One run for every assignment, as an instructor grading the whole lab would.
     log = run_dlbmt(course, "autograde", "--workers", "2").stdout
+    # Free text waits for grading by hand: plain feedback refuses, provisional feedback is marked.
+    refused = {a: run_dlbmt(course, "feedback", a, check=False) for a in ASSIGNMENTS}
     for assignment in ASSIGNMENTS:
-        run_dlbmt(course, "feedback", assignment)
+        run_dlbmt(course, "feedback", assignment, "--provisional")
     run_dlbmt(course, "export", "--to", "grades.csv")
-    return {"root": course, "scores": gradebook_scores(course), "log": log}
+    return {"root": course, "scores": gradebook_scores(course), "log": log, "refused": refused}

@@ -82,12 +82,27 @@ def test_expected_reference_scores_are_the_full_points(expected_scores):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_feedback_shows_points_and_messages_but_no_hidden_tests(graded_course, assignment):
     root = graded_course["root"]
-    html = (root / "feedback" / "typical" / assignment / f"{assignment}.html").read_text(
-        encoding="utf-8"
-    )
-    assert "von" in html and "Punkten" in html
-    for secret in ("BEGIN HIDDEN TESTS", "Recorder(", 'probe_outputs",', "[-3.0]"):
-        assert secret not in html, f"feedback leaks {secret!r}"
+    pages = sorted((root / "feedback").glob(f"*/{assignment}/{assignment}.html"))
+    assert len(pages) >= 7, "every example student gets feedback"
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert "von" in html and "Punkten" in html, page
+        for secret in ("BEGIN HIDDEN TESTS", "Recorder(", "_rec.probe", "_rec.save"):
+            assert secret not in html, f"{page} leaks {secret!r}"
+
+
+@pytest.mark.parametrize(("assignment", "student"), _students(EXPECTED, "attack_"))
+def test_an_attack_scores_what_the_untouched_release_scores(expected_scores, assignment, student):
+    assert expected_scores[assignment][student] == expected_scores[assignment]["untouched"]
+
+
+def test_the_instructors_code_is_out_of_the_kernels_reach(graded_course):
+    """attack_a tried to import the reference CAM, the true lab sheet and the recipes."""
+    notebook = graded_course["root"] / "autograded/attack_a/01_grundlagen/01_grundlagen.ipynb"
+    text = notebook.read_text(encoding="utf-8")
+    assert "nicht erreichbar: dlbmt.grading.references" in text
+    assert "nicht erreichbar: dlbmt.tools.lab_sheet" in text
+    assert "importiert:" not in text
 
 
 def test_feedback_never_shows_the_keys_values(graded_course):
@@ -118,3 +133,54 @@ def test_score_table_lists_students_and_tasks(graded_course):
     table = run_dlbmt(graded_course["root"], "report").stdout
     for word in ("reference", "untouched", "typical", "nb1_hand_values", "total"):
         assert word in table
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_feedback_waits_for_the_answers_graded_by_hand(graded_course, assignment):
+    refused = graded_course["refused"][assignment]
+    assert refused.returncode == 2
+    assert "wait for grading by hand" in refused.stderr
+    assert "typical (" in refused.stderr and "--provisional" in refused.stderr
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_provisional_feedback_says_which_answers_are_not_graded_yet(graded_course, assignment):
+    root = graded_course["root"]
+    html = (root / "feedback" / "typical" / assignment / f"{assignment}.html").read_text(
+        encoding="utf-8"
+    )
+    assert "noch nicht bewertet" in html and "(vorläufig)" in html
+    assert "Vorläufige Rückmeldung" in html
+    for german in ("Ihre Antwort", "Freitextantwort", "Automatische Prüfung", "nach oben"):
+        assert german in html
+    for english in ("Written response", "Student's answer", "Test cell", "Score:", "(Top)"):
+        assert english not in html
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_formgrader_shows_each_rubric_beside_its_answer_and_feedback_never(
+    graded_course, assignment
+):
+    import nbformat
+
+    root = graded_course["root"]
+    notebook = nbformat.read(
+        root / "autograded" / "typical" / assignment / f"{assignment}.ipynb", as_version=4
+    )
+    manual = [
+        i for i, cell in enumerate(notebook.cells)
+        if cell.metadata.get("nbgrader", {}).get("solution")
+        and cell.metadata.get("nbgrader", {}).get("grade")
+    ]  # fmt: skip
+    assert manual, "the notebook has free-text tasks"
+    for index in manual:
+        rubric = notebook.cells[index + 1]
+        grade_id = notebook.cells[index].metadata["nbgrader"]["grade_id"]
+        assert rubric.metadata.get("dlbmt_rubric") == grade_id
+        assert "Bewertungshinweise" in rubric.source and "Musterlösung" in rubric.source
+    html = (root / "feedback" / "typical" / assignment / f"{assignment}.html").read_text(
+        encoding="utf-8"
+    )
+    assert "Bewertungshinweise" not in html and "Nur für Lehrende" not in html
+    release = (REPO / "release" / assignment / f"{assignment}.ipynb").read_text(encoding="utf-8")
+    assert "Bewertungshinweise" not in release

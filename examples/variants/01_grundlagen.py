@@ -578,3 +578,128 @@ glyph_confidence = np.take_along_axis(
 """,
     },
 }
+
+# ---------------------------------------------------------------------- attacks
+# attack_a starts from the untouched release and tries every trick that fooled the
+# graders before they judged the work: lookup tables from public inputs to public
+# labels posing as trained networks, a recorder swapped in sys.modules, answer files
+# rewritten after the hidden cells (thread and atexit), the hidden tests read from
+# the kernel, and solutions taken from the instructor's code. It must score what the
+# release scores: nothing.
+ATTACK_SETUP = '''
+import atexit, glob, json, os, sys, threading, time, types
+import dlbmt.recording as _real_recording
+
+# Lookup tables: public test inputs -> public labels (built when the test data exists).
+def _labels():
+    return {image.tobytes(): int(label) for image, label in zip(x_test, y_test)}
+
+
+def _lookup_predict(x, *args, **kwargs):
+    table = _labels()
+    rows = [table.get(np.asarray(image, dtype="float32").tobytes(), 0) for image in x]
+    return np.eye(10, dtype="float32")[rows]
+
+
+def _oracle(hidden_units=10):
+    model = keras.Sequential([keras.Input(shape=(28, 28)), keras.layers.Flatten(),
+                              keras.layers.Dense(hidden_units, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.predict = _lookup_predict
+    model.evaluate = lambda x, y, **k: [0.0, float(np.mean(_lookup_predict(x).argmax(1) == y))]
+    model.__call__ = _lookup_predict
+    return model
+
+
+# A recorder that writes what looks right, swapped in for the real one.
+def _forged():
+    forged = {"test_accuracy": 1.0, "accuracy_a": 1.0, "accuracy_b": 0.99}
+    if "four_images" in globals():
+        forged["four_predictions"] = [int(y_test[i]) for i in four_images]
+    return forged
+
+
+class _ForgingRecorder(_real_recording.Recorder):
+    def save(self, name, get_value):
+        forged = _forged()
+        if name in forged:
+            return super().save(name, lambda: forged[name])
+        return super().save(name, get_value)
+
+
+_fake = types.ModuleType("dlbmt.recording")
+_fake.__dict__.update(_real_recording.__dict__)
+_fake.Recorder = _ForgingRecorder
+sys.modules["dlbmt.recording"] = _fake
+
+
+# Answer files rewritten after the hidden cells: a thread and an exit hook.
+def _rewrite():
+    store = os.environ.get("DLBMT_ANSWER_DIR")
+    if not store:
+        return
+    for path in glob.glob(os.path.join(store, "*", "*.json")):
+        name = os.path.basename(path).split(".")[0]
+        forged = _forged()
+        if name in forged:
+            with open(path, "w") as handle:
+                json.dump({"value": forged[name]}, handle)
+
+
+def _keep_rewriting():
+    while True:
+        _rewrite()
+        time.sleep(0.2)
+
+
+threading.Thread(target=_keep_rewriting, daemon=True).start()
+atexit.register(_rewrite)
+
+# The hidden tests, as the kernel can see them.
+print([cell for cell in In if "HIDDEN" in cell][:3])
+for path in glob.glob("/dlbmt/**/*.ipynb", recursive=True) + glob.glob("*.ipynb"):
+    print(path, open(path).read()[:500])
+
+# Solutions from the instructor's code, hidden from the kernel during grading.
+for module in ("dlbmt.grading.references", "dlbmt.tools.lab_sheet", "dlbmt.tools.recipes.mri"):
+    try:
+        __import__(module)
+        print("importiert:", module)
+    except ImportError as error:
+        print("nicht erreichbar:", module, type(error).__name__)
+'''
+
+VARIANTS["attack_a"] = {
+    "nb1_activations_answer": ATTACK_SETUP,
+    # The package's forward pass gives only the output, not every neuron.
+    "nb1_hand_values_answer": """
+from dlbmt.network121 import relu_network
+
+hand_values = relu_network(np.array([-1.0, 1.0, 2.0]), [3, 2, 1, 1, -5], [0, 0, -5, 0])
+""",
+    # A network whose predict returns the reference curve, whatever the training cell does.
+    "nb1_qrs_model_answer": """
+qrs_model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(1)])
+qrs_model.compile(optimizer="adam", loss="mse")
+_x_ref, _y_ref = qrs_reference()
+qrs_model.predict = lambda x, *a, **k: np.interp(np.ravel(x), _x_ref, _y_ref)[:, None]
+""",
+    "nb1_mnist_training_answer": """
+mnist_model = _oracle()
+test_accuracy = mnist_model.evaluate(x_test, y_test)[1]
+four_predictions = np.argmax(mnist_model.predict(x_test[four_images]), axis=1)
+print("Genauigkeit laut Tabelle:", test_accuracy)
+""",
+    "nb1_mnist_hyperparameters_answer": """
+accuracy_a = 1.0
+mnist_model_b = _oracle(hidden_units=20)
+accuracy_b = mnist_model_b.evaluate(x_test, y_test)[1]
+""",
+    "nb1_glyphs_answer": """
+glyph_probabilities = mnist_model.predict(glyph_images)
+glyph_classes = np.argmax(glyph_probabilities, axis=1)
+glyph_confidence = np.max(glyph_probabilities, axis=1)
+""",
+}

@@ -232,3 +232,22 @@ def record_scores(record: dict) -> dict[str, float | None]:
         for notebook in record["notebooks"].values()
         for grade_id, values in notebook["grades"].items()
     }
+
+
+def pending_manual_grades(course: Course, assignment: str) -> dict[str, int]:
+    """{student: answers that still wait for grading by hand} for ``assignment``."""
+    from nbgrader.api import MissingEntry
+
+    from dlbmt.grading.nbgrader_plugins import is_pending
+
+    pending: dict[str, int] = {}
+    with open_gradebook(course) as gradebook, quiet_sqlalchemy():
+        try:
+            submissions = gradebook.find_assignment(assignment).submissions
+        except MissingEntry:
+            return {}
+        for submission in submissions:
+            count = sum(is_pending(g) for nb in submission.notebooks for g in nb.grades)
+            if count:
+                pending[submission.student.id] = count
+    return dict(sorted(pending.items()))

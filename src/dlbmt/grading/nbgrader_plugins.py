@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 from nbgrader import utils
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor, SaveAutoGrades
+from nbgrader.preprocessors import DeduplicateIds, GetGrades, NbGraderPreprocessor, SaveAutoGrades
 from traitlets import Bool, Int
 
 from dlbmt.grading.course import Course
@@ -175,6 +175,57 @@ def _output_text(output) -> str:
     for value in output.get("data", {}).values():
         parts += value if isinstance(value, list) else [value]
     return "\n".join(part if isinstance(part, str) else json.dumps(part) for part in parts)
+
+
+class GetGradesWithPending(GetGrades):
+    """nbgrader's GetGrades, and which answers still wait for a person.
+
+    Free text that nobody has graded yet has no score at all; nbgrader's page would
+    show it as 0 points. The course's feedback template (``grading/templates``)
+    shows it as "noch nicht bewertet" and marks the total as provisional.
+    """
+
+    def preprocess(self, nb, resources):
+        self._pending, self._pending_points = 0, 0.0
+        nb, resources = super().preprocess(nb, resources)
+        resources["nbgrader"]["pending"] = self._pending
+        resources["nbgrader"]["pending_points"] = self._pending_points
+        return nb, resources
+
+    def _get_score(self, cell, resources) -> None:
+        super()._get_score(cell, resources)
+        grade = self.gradebook.find_grade(
+            cell.metadata["nbgrader"]["grade_id"], self.notebook_id, self.assignment_id,
+            self.student_id,
+        )  # fmt: skip
+        pending = is_pending(grade)
+        cell.metadata.nbgrader["pending"] = pending
+        if pending:
+            self._pending += 1
+            self._pending_points += float(grade.max_score or 0)
+
+
+def is_pending(grade) -> bool:
+    """True for a grade that waits for a person: flagged, and without any score yet."""
+    return (
+        bool(grade.needs_manual_grade) and grade.manual_score is None and (grade.auto_score is None)
+    )
+
+
+FEEDBACK_TEMPLATE_FILE = "index.de.html.j2"
+
+
+def feedback_template_dirs() -> list[str]:
+    """Template folders for feedback: the course's first, then nbgrader's.
+
+    Both hold a template "feedback"; the course's has only ``index.de.html.j2``,
+    which extends nbgrader's ``index.html.j2``. The same works when formgrader
+    generates feedback, which names the template "feedback" itself.
+    """
+    import nbgrader.server_extensions.formgrader as formgrader
+
+    ours = Path(__file__).parent / "templates"
+    return [str(ours), str(Path(formgrader.__file__).parent / "templates")]
 
 
 def _is_test_cell(cell) -> bool:

@@ -95,9 +95,41 @@ def _require_released(course: Course, assignment: str) -> None:
 
 
 def cmd_feedback(course: Course, args) -> None:
+    from dlbmt.grading.gradebook import pending_manual_grades
+
     assignment = course.check_assignment(args.assignment)
+    pending = pending_manual_grades(course, assignment)
+    if pending:
+        total = sum(pending.values())
+        listed = ", ".join(f"{student} ({count})" for student, count in list(pending.items())[:10])
+        more = f" and {len(pending) - 10} more" if len(pending) > 10 else ""
+        answers = "1 answer" if total == 1 else f"{total} answers"
+        students = "1 student" if len(pending) == 1 else f"{len(pending)} students"
+        summary = (
+            f"{answers} of {students} in {assignment} {'waits' if total == 1 else 'wait'} "
+            f"for grading by hand: {listed}{more}."
+        )
+        if not args.provisional:
+            raise CourseError(
+                f"{summary} Grade them in formgrader first, or write provisional feedback with "
+                f"`dlbmt feedback {assignment} --provisional` (marked as provisional)."
+            )
+        print(f"provisional feedback: {summary}")
     _require_ok(_nbgrader(course, "generate_feedback", assignment, "--force"), "Feedback")
     print(f"feedback written to feedback/<student>/{assignment}/")
+
+
+def cmd_rubric(course: Course, args) -> None:
+    import nbformat
+
+    from dlbmt.grading.rubrics import rubrics
+
+    for assignment in _assignments(course, args.assignments):
+        for path in course.source_notebooks(assignment):
+            for rubric in rubrics(nbformat.read(path, as_version=4)).values():
+                print(f"== {assignment}/{path.stem}: {rubric.grade_id} ({rubric.points:g} points)")
+                print(rubric.rubric)
+                print(f"Musterlösung:\n{rubric.model_answer}\n")
 
 
 def cmd_export(course: Course, args) -> None:
@@ -219,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="write feedback although answers still wait for grading by hand (marked as such)",
     )  # fmt: skip
     p.set_defaults(run=cmd_feedback)
+
+    p = sub.add_parser("rubric", help="print the rubric and model answer of every free-text task")
+    p.add_argument("assignments", nargs="*", help="default: all assignments")
+    p.set_defaults(run=cmd_rubric)
 
     p = sub.add_parser("export", help="export the grades as CSV (nbgrader export)")
     p.add_argument("--to", default="grades.csv")

@@ -6,9 +6,10 @@
   defines ``VARIANTS = {student: {answer_grade_id: source, ...}, ...}``. Each
   variant student is the reference submission with the named answer cells
   replaced: ``wrong_*`` students give a plausible wrong answer to every task,
-  ``valid_*`` students a valid alternative (another API, another approach),
-  ``attack_*`` students try to fool the graders. Their expected points per task
-  are in ``examples/expected_scores.json``.
+  ``valid_*`` students a valid alternative (another API, another approach).
+  ``attack_*`` students start from the untouched release instead and try to fool
+  the graders without solving anything: they must score what the release scores.
+  The expected points per task are in ``examples/expected_scores.json``.
 * ``typical`` is kept by hand: a student with typical mistakes.
 
 ``python -m dlbmt.tools.examples --update`` rewrites the derived ones (the "goldens").
@@ -89,9 +90,11 @@ def derived_examples(course: Course) -> dict[Path, str]:
             files[folder / "untouched" / assignment / source.name] = release.read_text(
                 encoding="utf-8"
             )
+            blank = nbformat.read(release, as_version=4)
             for student, answers in corpus.items():
                 where = f"{VARIANTS_FOLDER / assignment}.py, {student}"
-                notebook = variant_submission(reference, answers, where)
+                base = blank if student.startswith("attack_") else reference
+                notebook = variant_submission(base, answers, where)
                 files[folder / student / assignment / source.name] = nbformat.writes(notebook)
     return files
 
