@@ -26,9 +26,24 @@ c.Execute.timeout = 600
 c.ExecutePreprocessor.timeout = 600
 c.SandboxedExecute.wall_timeout = 1800
 
-# German stubs for the released notebooks.
+# German stubs for the released notebooks; each code stub names its task.
 c.ClearSolutions.code_stub = {"python": "# IHR CODE HIER\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "IHRE ANTWORT HIER"
+c.GenerateAssignment.preprocessors = [  # nbgrader 0.9's list, with the task named in stubs
+    "nbgrader.preprocessors.IncludeHeaderFooter",
+    "nbgrader.preprocessors.InstantiateTests",
+    "nbgrader.preprocessors.LockCells",
+    "nbgrader.preprocessors.ClearSolutions",
+    "dlbmt.grading.nbgrader_plugins.NameTheTaskInStubs",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.SaveCells",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 # Hidden test code only records answers in the sandbox; the graders in graders/ judge
 # them in a separate process and their scores go into the gradebook.

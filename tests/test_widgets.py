@@ -108,7 +108,7 @@ def test_mse_readout_follows_the_parameters(widget):
     widget.set_parameters([0, 0, 0, 0, 0], [0, 0, 0, 0])
     assert widget.mse() == pytest.approx(np.mean(Y_REF**2))
     assert widget.mse() != first
-    assert f"{widget.mse():.5f}" in widget.mse_label.value
+    assert f"{widget.mse():.5f}".replace(".", ",") in widget.mse_label.value
 
 
 def test_zooming_changes_the_axes_limits(widget):
@@ -167,3 +167,25 @@ def test_without_data_the_widget_shows_the_course_qrs_complex(tmp_path, monkeypa
 def test_widget_displays_as_a_jupyter_widget(widget):
     bundle = widget._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_number_fields_show_at_most_three_decimals(widget):
+    widget.sliders["w4"].value = 0.63 + 1e-13  # what a slider step may produce
+    assert widget.texts["w4"].value == 0.63
+    widget.texts["b1"].value = 1.23456
+    assert widget.texts["b1"].value == 1.235 and widget.sliders["b1"].value == 1.235
+
+
+def test_sliders_are_fine_enough_for_a_hand_fit(widget):
+    """On a 300 px slider one pixel moves a weight by 0.02 and a bias by 0.034 at most."""
+    for name, slider in widget.sliders.items():
+        width = float(slider.layout.width.removesuffix("px"))
+        per_pixel = (slider.max - slider.min) / width
+        assert per_pixel <= (0.02 if name.startswith("w") else 0.034), name
+        assert slider.step <= 0.01
+
+
+def test_view_ranges_are_shown_in_full_with_decimal_commas(widget):
+    widget.set_view((-12.0, 8.0), (-0.45, 1.25))
+    assert widget.view_label.value == "x von -12,0 bis 8,0, y von -0,45 bis 1,25"
+    assert not widget.x_range.readout and not widget.y_range.readout

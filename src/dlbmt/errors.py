@@ -7,3 +7,7 @@ class CourseError(Exception):
     The message is a sentence that names the file, cell or task and says what
     to do. The command-line tool prints it without a traceback.
     """
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback: the message is the whole story.
+        return [f"\x1b[31mFehler\x1b[0m: {self}"]

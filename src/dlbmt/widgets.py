@@ -35,8 +35,15 @@ LAYERS = (
     ("Schicht 2 (2 Neuronen)", ("w2", "w3", "b2", "b3")),
     ("Schicht 3 (Ausgabe)", ("w4", "w5", "b4")),
 )
-SLIDER_RANGE = 10.0
+# Ranges fit for fine tuning: a good hand fit needs weights of about 0.3 to 2 and biases
+# of about -4 to 4; on a slider of 300 px one pixel is then 0.02 (weights) or 0.03
+# (biases). Typed values beyond a range widen it.
+WEIGHT_RANGE = 3.0
+BIAS_RANGE = 5.0
 SLIDER_STEP = 0.01
+# Number fields show at most three decimals, so slider steps never show float noise
+# such as 4.130000000000001.
+DECIMALS = 3
 X_LIMIT = 20.0  # the view sliders reach this far out
 Y_LIMIT = 10.0
 CURVE_POINTS = 401
@@ -94,6 +101,8 @@ class ReluFitWidget:
             self._add_parameter(name, value)
 
         self.default_view = self._default_view()
+        # The range sliders' own readouts are too narrow for two numbers with signs;
+        # the view label under them shows the ranges instead.
         self.x_range = widgets.FloatRangeSlider(
             value=self.default_view[0],
             min=-X_LIMIT,
@@ -101,7 +110,7 @@ class ReluFitWidget:
             step=0.1,
             description="x-Bereich",
             continuous_update=True,
-            readout_format=".1f",
+            readout=False,
             layout=widgets.Layout(width="420px"),
         )
         self.y_range = widgets.FloatRangeSlider(
@@ -111,9 +120,10 @@ class ReluFitWidget:
             step=0.05,
             description="y-Bereich",
             continuous_update=True,
-            readout_format=".2f",
+            readout=False,
             layout=widgets.Layout(width="420px"),
         )
+        self.view_label = widgets.HTML()
         self.reset_button = widgets.Button(
             description="Zurücksetzen",
             tooltip="Ansicht auf den QRS-Komplex zurücksetzen",
@@ -140,7 +150,8 @@ class ReluFitWidget:
     # --- construction -------------------------------------------------------------------
 
     def _add_parameter(self, name: str, value: float) -> None:
-        bound = max(SLIDER_RANGE, abs(value))
+        value = round(value, DECIMALS)
+        bound = max(WEIGHT_RANGE if name in WEIGHT_NAMES else BIAS_RANGE, abs(value))
         slider = widgets.FloatSlider(
             value=value,
             min=-bound,
@@ -149,9 +160,11 @@ class ReluFitWidget:
             description=name,
             readout=False,
             continuous_update=True,
-            layout=widgets.Layout(width="260px"),
+            layout=widgets.Layout(width="300px"),
         )
-        text = widgets.FloatText(value=value, step=SLIDER_STEP, layout=widgets.Layout(width="90px"))
+        text = widgets.FloatText(
+            value=value, step=SLIDER_STEP, layout=widgets.Layout(width="100px")
+        )
         slider.observe(lambda change: self._slider_moved(name, change), names="value")
         text.observe(lambda change: self._text_typed(name, change), names="value")
         self.sliders[name] = slider
@@ -179,6 +192,7 @@ class ReluFitWidget:
                 widgets.HTML("<b>Ansicht</b>"),
                 self.x_range,
                 self.y_range,
+                self.view_label,
                 self.reset_button,
             ]
         )
@@ -188,11 +202,14 @@ class ReluFitWidget:
     # --- linking ------------------------------------------------------------------------
 
     def _slider_moved(self, name: str, change: dict) -> None:
-        self.texts[name].value = change["new"]
+        self.texts[name].value = round(change["new"], DECIMALS)
         self._on_change()
 
     def _text_typed(self, name: str, change: dict) -> None:
-        value = change["new"]
+        value = round(change["new"], DECIMALS)
+        if value != change["new"]:
+            self.texts[name].value = value  # shows the rounded value; comes back here
+            return
         slider = self.sliders[name]
         # Typed values beyond the slider's range widen it instead of being clipped.
         if value > slider.max:
@@ -263,12 +280,21 @@ class ReluFitWidget:
         self.ax.set_xlim(x_low, x_high)
         self.ax.set_ylim(y_low, y_high)
         mse = self.mse()
-        self.ax.set_title(f"MSE = {mse:.5f}")
-        self.mse_label.value = f"Mittlerer quadratischer Fehler (MSE): <b>{mse:.5f}</b>"
+        self.ax.set_title(f"MSE = {_german(mse, 5)}")
+        self.mse_label.value = f"Mittlerer quadratischer Fehler (MSE): <b>{_german(mse, 5)}</b>"
+        self.view_label.value = (
+            f"x von {_german(x_low, 1)} bis {_german(x_high, 1)}, "
+            f"y von {_german(y_low, 2)} bis {_german(y_high, 2)}"
+        )
         self.image.value = figure_png(self.figure)
 
     def _repr_mimebundle_(self, **kwargs):
         return self.container._repr_mimebundle_(**kwargs)
+
+
+def _german(value: float, decimals: int) -> str:
+    """A number as German readers write it: decimal comma."""
+    return f"{value:.{decimals}f}".replace(".", ",")
 
 
 def weight_widget_relu(

@@ -26,7 +26,7 @@ from nbgrader.preprocessors import DeduplicateIds, GetGrades, NbGraderPreprocess
 from traitlets import Bool, Int
 
 from dlbmt.grading.course import Course
-from dlbmt.grading.execution import execute_notebook, recorded_answers
+from dlbmt.grading.execution import execute_notebook, owning_task, recorded_answers
 from dlbmt.grading.feedback import limit_messages, task_feedback_output
 from dlbmt.grading.graders import run_graders
 from dlbmt.grading.keys import ensure_key
@@ -68,6 +68,47 @@ class DropUnknownGradeCells(NbGraderPreprocessor):
             if "nbgrader" in cell.metadata and grade_id not in known:
                 self.log.warning("Ignoring the student's cell with unknown grade_id %r", grade_id)
                 del cell.metadata["nbgrader"]
+        return nb, resources
+
+
+STUB_RAISE = "raise NotImplementedError()"
+OPEN_TASK_STUB = (
+    'raise NotImplementedError("Aufgabe {label} ist noch offen: Ersetzen Sie diese Zeile durch '
+    'Ihren Code.")'
+)
+# A row of a notebook's header table: | Aufgabe | Inhalt (`grade_id`) | Punkte |
+HEADER_ROW = re.compile(r"^\|\s*([^|]*?)\s*\|\s*(.*?)\s*\(`(\w+)`\)[^|]*\|\s*[\d.,]+\s*\|\s*$")
+
+
+def task_labels(nb) -> dict[str, str]:
+    """{grade_id: "1a, Handrechnung (nb1_hand_values)"} from the notebook's header table."""
+    labels = {}
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.split("\n"):
+            if match := HEADER_ROW.match(line.strip()):
+                number, title, grade_id = match.groups()
+                labels[grade_id] = f"{number}, {title} ({grade_id}),".lstrip(", ")
+    return labels
+
+
+class NameTheTaskInStubs(NbGraderPreprocessor):
+    """Stubs of the release say, in German, which task is still open.
+
+    nbgrader's ClearSolutions puts the same stub into every answer cell; this runs
+    after it and names the task the cell answers, as the header table names it.
+    """
+
+    def preprocess(self, nb, resources):
+        labels = task_labels(nb)
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or STUB_RAISE not in cell.source:
+                continue
+            task = owning_task(nb, index)
+            label = labels.get(task, f"{task}," if task else "")
+            stub = OPEN_TASK_STUB.format(label=label.rstrip(",")) if label else STUB_RAISE
+            cell.source = cell.source.replace(STUB_RAISE, stub)
         return nb, resources
 
 
