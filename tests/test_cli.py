@@ -44,3 +44,28 @@ def test_autograde_before_release_says_to_release_first(tmp_path):
     assert completed.returncode == 2
     assert "dlbmt release 01_grundlagen" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_without_bubblewrap_the_advice_is_printed_once_and_grading_goes_on(tmp_path):
+    """A newcomer's machine without bubblewrap: one clear line, not one per submission."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from course_tools import submit
+    from tiny_course import ASSIGNMENT, build_tiny_course, reference_submission
+
+    course = build_tiny_course(tmp_path / "course")
+    run_dlbmt(course, "release", ASSIGNMENT)
+    for student in ("anna", "ben", "cem"):
+        submit(course, student, ASSIGNMENT, reference_submission(course))
+    # Only the environment's programs: no bwrap on the way.
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent))
+    completed = subprocess.run(
+        [sys.executable, "-m", "dlbmt.tools.cli", "autograde", ASSIGNMENT, "--workers", "2"],
+        cwd=course, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr.count("apt-get install bubblewrap") == 1, completed.stderr
+    assert completed.stdout.count("graded") == 3

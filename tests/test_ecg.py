@@ -108,7 +108,7 @@ def test_loader_reads_course_file_by_default(qrs_csv, tmp_path, monkeypatch):
 
 
 def test_missing_file_raises_course_error(tmp_path):
-    with pytest.raises(CourseError, match="does not exist"):
+    with pytest.raises(CourseError, match="gibt es nicht"):
         ecg.load_qrs_complexes(tmp_path / "nope.csv")
 
 
@@ -122,7 +122,7 @@ def test_file_without_required_columns_raises_course_error(tmp_path):
 def test_non_numeric_values_raise_course_error(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("complex,x,y\n0,-5.00,abc\n")
-    with pytest.raises(CourseError, match="non-numeric"):
+    with pytest.raises(CourseError, match="nicht numerische"):
         ecg.load_qrs_complexes(path)
 
 
@@ -151,35 +151,35 @@ def test_wfdb_record_accepts_header_file_name(wfdb_record):
 
 
 def test_missing_wfdb_record_raises_course_error(tmp_path):
-    with pytest.raises(CourseError, match="does not exist"):
+    with pytest.raises(CourseError, match="gibt es nicht"):
         ecg.qrs_complexes_from_wfdb(tmp_path / "100")
 
 
 def test_malformed_wfdb_header_raises_course_error(tmp_path):
     (tmp_path / "bad.hea").write_text("this is not a header\n")
-    with pytest.raises(CourseError, match="could not be read"):
+    with pytest.raises(CourseError, match="ließ sich nicht lesen"):
         ecg.qrs_complexes_from_wfdb(tmp_path / "bad")
 
 
 def test_truncated_wfdb_signal_raises_course_error(wfdb_record):
     data = wfdb_record.with_suffix(".dat")
     data.write_bytes(data.read_bytes()[:1000])
-    with pytest.raises(CourseError, match="could not be read"):
+    with pytest.raises(CourseError, match="ließ sich nicht lesen"):
         ecg.qrs_complexes_from_wfdb(wfdb_record)
 
 
 def test_missing_wfdb_channel_raises_course_error(wfdb_record):
-    with pytest.raises(CourseError, match="channel 2 does not exist"):
+    with pytest.raises(CourseError, match="Kanal 2 gibt es nicht"):
         ecg.qrs_complexes_from_wfdb(wfdb_record, channel=2)
 
 
 def test_flat_signal_raises_course_error():
-    with pytest.raises(CourseError, match="usable QRS complexes"):
+    with pytest.raises(CourseError, match="brauchbare QRS-Komplexe"):
         ecg.qrs_complexes_from_signal(np.zeros(5000), 360)
 
 
 def test_too_short_signal_raises_course_error():
-    with pytest.raises(CourseError, match="too short"):
+    with pytest.raises(CourseError, match="zu kurz"):
         ecg.qrs_complexes_from_signal(np.zeros(10), 360)
 
 

@@ -68,7 +68,7 @@ def test_font_comes_from_matplotlib():
 
 
 def test_invisible_character_raises_course_error():
-    with pytest.raises(CourseError, match="draws nothing"):
+    with pytest.raises(CourseError, match="zeichnet nichts"):
         render_glyphs("A ")
 
 

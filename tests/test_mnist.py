@@ -87,24 +87,24 @@ def test_missing_split_file_raises_course_error(tmp_path, monkeypatch):
 def test_malformed_split_file_raises_course_error(tmp_path):
     path = tmp_path / "split.csv"
     path.write_text("index,subset\n12,training\n")
-    with pytest.raises(CourseError, match="line 2"):
+    with pytest.raises(CourseError, match="Zeile 2"):
         mnist.read_split(path)
 
 
 def test_split_file_with_wrong_header_raises_course_error(tmp_path):
     path = tmp_path / "split.csv"
     path.write_text("a,b\n")
-    with pytest.raises(CourseError, match="header"):
+    with pytest.raises(CourseError, match="Kopfzeile"):
         mnist.read_split(path)
 
 
 def test_unknown_source_raises_course_error(offline):
-    with pytest.raises(CourseError, match="choose one of"):
+    with pytest.raises(CourseError, match="erlaubt sind"):
         mnist.load_mnist(source="internet")
 
 
 def test_keras_source_without_cache_raises_course_error(offline):
-    with pytest.raises(CourseError, match="not in"):
+    with pytest.raises(CourseError, match="liegt nicht in"):
         mnist.load_mnist(source="keras")
 
 

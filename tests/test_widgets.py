@@ -146,7 +146,7 @@ def test_initial_values_are_used():
 
 
 def test_wrong_number_of_parameters_raises_course_error(widget):
-    with pytest.raises(CourseError, match="5 weights and 4 biases"):
+    with pytest.raises(CourseError, match="5 Gewichte und 4 Bias-Werte"):
         widget.set_parameters([1, 2, 3], [1, 2, 3, 4])
 
 

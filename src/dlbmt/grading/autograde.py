@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from dlbmt.grading.course import Course
 from dlbmt.grading.keys import ensure_key
 from dlbmt.grading.nbgrader_plugins import linked_files
 from dlbmt.grading.provenance import fingerprint, is_current, read_result, write_result
+from dlbmt.grading.sandbox import SandboxWarning, bubblewrap, warn_unsandboxed
 
 INVALID_NOTEBOOK_HINT = "Ask the student to resubmit it, or repair the JSON."
 
@@ -164,6 +166,15 @@ def grade_submission(
     Writes the provenance record (atomically) and returns what was earned for the
     coordinator to merge. Never raises for anything a submission contains.
     """
+    with warnings.catch_warnings():
+        # The coordinator gives the advice about a missing bubblewrap once, not per submission.
+        warnings.simplefilter("ignore", SandboxWarning)
+        return _grade_submission(course, assignment, student, structure, threads)
+
+
+def _grade_submission(
+    course: Course, assignment: str, student: str, structure: Path, threads: int | None
+) -> Outcome:
     started = time.monotonic()
     graded_as = fingerprint(course, assignment, student)
     problem = unreadable_notebook(course, assignment, student)
@@ -270,8 +281,17 @@ def autograde(
 ) -> list[Outcome]:
     """Grade the ``(assignment, student)`` jobs that are not up to date (all with ``force``).
 
-    A submission that failed for a passing reason is tried once more.
+    A submission that failed for a passing reason is tried once more. Without
+    bubblewrap this warns once, not once per submission.
     """
+    if scheduler is None and bubblewrap() is None:
+        warn_unsandboxed()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SandboxWarning)
+        return _autograde(course, jobs, workers, progress, force, scheduler)
+
+
+def _autograde(course, jobs, workers, progress, force, scheduler) -> list[Outcome]:
     for assignment in sorted({a for a, _ in jobs}):
         for notebook in course.source_notebooks(assignment):
             ensure_key(course, assignment, notebook.stem)

@@ -212,11 +212,12 @@ def drops_privileges(use_bwrap: bool) -> bool:
     return use_bwrap and os.geteuid() == 0
 
 
+UNSANDBOXED_ADVICE = (
+    "bubblewrap (bwrap) was not found: notebooks and graders run with resource limits "
+    "only, without file-system and network isolation. Install the Debian package "
+    "'bubblewrap' (apt-get install bubblewrap) before grading real submissions."
+)
+
+
 def warn_unsandboxed() -> None:
-    warnings.warn(
-        "bubblewrap (bwrap) was not found: notebooks and graders run with resource limits "
-        "only, without file-system and network isolation. Install the Debian package "
-        "'bubblewrap' (apt-get install bubblewrap) before grading real submissions.",
-        SandboxWarning,
-        stacklevel=2,
-    )
+    warnings.warn(UNSANDBOXED_ADVICE, SandboxWarning, stacklevel=2)

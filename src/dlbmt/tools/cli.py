@@ -276,7 +276,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    # Warnings for the instructor read like the command's other messages.
+    print(f"dlbmt: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    warnings.showwarning = _show_warning
     args = build_parser().parse_args(argv)
     try:
         args.run(Course.find(), args)
