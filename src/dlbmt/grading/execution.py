@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 
 from dlbmt.grading import kernel_runner
+from dlbmt.grading.cells import grade_id, owning_task
 from dlbmt.grading.sandbox import (
     KERNEL_ROOT,
     RUNNER_CAPABILITIES,
@@ -255,7 +256,7 @@ def _named(notebook, event: dict) -> dict:
     """The event with the grade_id of its cell and the task that cell answers, if any."""
     index = event.get("cell")
     if isinstance(index, int) and 0 <= index < len(notebook.cells):
-        event["grade_id"] = notebook.cells[index].metadata.get("nbgrader", {}).get("grade_id")
+        event["grade_id"] = grade_id(notebook.cells[index])
         task = owning_task(notebook, index)
         if task and task != event["grade_id"]:
             event["task"] = task
@@ -322,21 +323,4 @@ def _merge_outputs(notebook, lines: list[dict], events: list[dict]) -> None:
         status = line.get("status")
         limit = LIMIT_OF_STATUS.get(status, "output_size" if line.get("truncated") else None)
         if limit:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            event = {"limit": limit, "cell": index, "grade_id": grade_id}
-            task = owning_task(notebook, index)
-            if task and task != grade_id:
-                event["task"] = task
-            events.append(event)
-
-
-def owning_task(notebook, index: int) -> str | None:
-    """The autograded task a solution cell answers: the next autograded test cell's grade_id."""
-    meta = notebook.cells[index].metadata.get("nbgrader", {})
-    if not meta.get("solution") or meta.get("grade"):
-        return meta.get("grade_id") if meta.get("grade") else None
-    for cell in notebook.cells[index + 1 :]:
-        after = cell.metadata.get("nbgrader", {})
-        if after.get("grade") and not after.get("solution") and cell.cell_type == "code":
-            return after.get("grade_id")
-    return None
+            events.append(_named(notebook, {"limit": limit, "cell": index}))

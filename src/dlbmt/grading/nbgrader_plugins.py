@@ -25,8 +25,9 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import DeduplicateIds, GetGrades, NbGraderPreprocessor, SaveAutoGrades
 from traitlets import Bool, Int
 
+from dlbmt.grading.cells import grade_id, is_test_cell, owning_task
 from dlbmt.grading.course import Course
-from dlbmt.grading.execution import execute_notebook, owning_task, recorded_answers
+from dlbmt.grading.execution import execute_notebook, recorded_answers
 from dlbmt.grading.feedback import limit_messages, task_feedback_output
 from dlbmt.grading.graders import run_graders
 from dlbmt.grading.keys import ensure_key
@@ -64,9 +65,10 @@ class DropUnknownGradeCells(NbGraderPreprocessor):
             known |= {cell.name for cell in notebook.grade_cells}
             known |= {cell.name for cell in notebook.solution_cells}
         for cell in nb.cells:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if "nbgrader" in cell.metadata and grade_id not in known:
-                self.log.warning("Ignoring the student's cell with unknown grade_id %r", grade_id)
+            if "nbgrader" in cell.metadata and grade_id(cell) not in known:
+                self.log.warning(
+                    "Ignoring the student's cell with unknown grade_id %r", grade_id(cell)
+                )
                 del cell.metadata["nbgrader"]
         return nb, resources
 
@@ -172,7 +174,7 @@ class ScrubHiddenTestEchoes(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         hidden = set()
         for cell in nb.cells:
-            if _is_test_cell(cell):
+            if is_test_cell(cell):
                 hidden |= self._hidden_lines(cell.source)
             elif self.begin in cell.source or self.end in cell.source:
                 cell.source = "\n".join(
@@ -267,10 +269,6 @@ def feedback_template_dirs() -> list[str]:
 
     ours = Path(__file__).parent / "templates"
     return [str(ours), str(Path(formgrader.__file__).parent / "templates")]
-
-
-def _is_test_cell(cell) -> bool:
-    return utils.is_grade(cell) and not utils.is_solution(cell)
 
 
 def _course(preprocessor) -> Course:

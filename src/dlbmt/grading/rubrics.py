@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
+
+from dlbmt.grading.cells import grade_id, is_manual_answer, nbgrader_meta
 
 RUBRIC_MARK = "**Bewertungshinweise"
 # Metadata that marks an inserted rubric cell (and says whose rubric it is).
@@ -51,11 +52,6 @@ def _solution_region(source: str) -> str:
     return "\n".join(lines).strip()
 
 
-def is_manual_answer(cell) -> bool:
-    """An answer cell that a person grades (free text or free-form code)."""
-    return utils.is_solution(cell) and utils.is_grade(cell)
-
-
 def rubrics(notebook: nbformat.NotebookNode) -> dict[str, Rubric]:
     """{grade_id: rubric} of every manually graded answer in a source notebook."""
     found = {}
@@ -64,7 +60,7 @@ def rubrics(notebook: nbformat.NotebookNode) -> dict[str, Rubric]:
             continue
         region = _solution_region(cell.source)
         model, _, rubric = region.partition(RUBRIC_MARK)
-        meta = cell.metadata["nbgrader"]
+        meta = nbgrader_meta(cell)
         found[meta["grade_id"]] = Rubric(
             grade_id=meta["grade_id"],
             points=float(meta.get("points", 0)),
@@ -94,10 +90,10 @@ class AddRubrics(NbGraderPreprocessor):
             if cell.metadata.get(METADATA_KEY):
                 continue  # a submission may carry an old rubric cell: never keep it
             cells.append(cell)
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if is_manual_answer(cell) and grade_id in found:
-                rubric = nbformat.v4.new_markdown_cell(found[grade_id].markdown())
-                rubric.metadata[METADATA_KEY] = grade_id
+            task = grade_id(cell)
+            if is_manual_answer(cell) and task in found:
+                rubric = nbformat.v4.new_markdown_cell(found[task].markdown())
+                rubric.metadata[METADATA_KEY] = task
                 cells.append(rubric)
         nb.cells = cells
         return nb, resources

@@ -26,6 +26,7 @@ from pathlib import Path
 import nbformat
 
 from dlbmt.errors import CourseError
+from dlbmt.grading.cells import grade_id, nbgrader_meta
 from dlbmt.grading.course import Course
 
 DERIVED_STUDENTS = ("reference", "untouched")
@@ -40,15 +41,14 @@ def strip_solution_markers(text: str) -> str:
 def reference_submission(source: Path, release: Path) -> nbformat.NotebookNode:
     """The release notebook with every answer cell filled in from the source."""
     solutions = {
-        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        grade_id(cell): cell.source
         for cell in nbformat.read(source, as_version=4).cells
-        if cell.metadata.get("nbgrader", {}).get("solution")
+        if nbgrader_meta(cell).get("solution")
     }
     notebook = nbformat.read(release, as_version=4)
     for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in solutions:
-            cell.source = strip_solution_markers(solutions[grade_id])
+        if nbgrader_meta(cell).get("solution") and grade_id(cell) in solutions:
+            cell.source = strip_solution_markers(solutions[grade_id(cell)])
     return notebook
 
 
@@ -65,15 +65,11 @@ def variant_submission(
 ) -> nbformat.NotebookNode:
     """``reference`` with the answer cells named in ``answers`` replaced."""
     notebook = nbformat.from_dict(reference)
-    cells = {
-        cell.metadata.get("nbgrader", {}).get("grade_id"): cell
-        for cell in notebook.cells
-        if cell.metadata.get("nbgrader", {}).get("solution")
-    }
-    for grade_id, source in answers.items():
-        if grade_id not in cells:
-            raise CourseError(f"{where}: there is no answer cell {grade_id!r}.")
-        cells[grade_id].source = source.strip("\n")
+    cells = {grade_id(cell): cell for cell in notebook.cells if nbgrader_meta(cell).get("solution")}
+    for task, source in answers.items():
+        if task not in cells:
+            raise CourseError(f"{where}: there is no answer cell {task!r}.")
+        cells[task].source = source.strip("\n")
     return notebook
 
 

@@ -57,6 +57,7 @@ from pathlib import Path
 import nbformat
 
 from dlbmt.errors import CourseError
+from dlbmt.grading.cells import nbgrader_meta, task_answer_cells
 from dlbmt.grading.course import Course
 from dlbmt.grading.execution import execute_notebook
 from dlbmt.grading.graders import TaskResult, run_graders
@@ -67,37 +68,9 @@ from dlbmt.tools.examples import reference_submission
 SCORE_TOLERANCE = 1e-9
 
 
-def _meta(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
-def _is_autograded_test(cell) -> bool:
-    meta = _meta(cell)
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
-
-
-def _is_autograded_answer(cell) -> bool:
-    # solution + grade would be a manually graded answer, which the graders never score.
-    meta = _meta(cell)
-    return cell.cell_type == "code" and bool(meta.get("solution")) and not meta.get("grade")
-
-
 def task_solutions(source: nbformat.NotebookNode) -> dict[str, tuple[str, ...]]:
-    """{autograded task: grade_ids of its solution cells}, in notebook order.
-
-    The solution cells of a task are the autograded answer cells between the
-    previous autograded test cell and the task's own test cell; the tuple is
-    empty for a task that has none of its own.
-    """
-    plan: dict[str, tuple[str, ...]] = {}
-    pending: list[str] = []
-    for cell in source.cells:
-        if _is_autograded_answer(cell):
-            pending.append(_meta(cell)["grade_id"])
-        elif _is_autograded_test(cell):
-            plan[_meta(cell)["grade_id"]] = tuple(pending)
-            pending = []
-    return plan
+    """{autograded task: grade_ids of its solution cells}, in notebook order."""
+    return task_answer_cells(source)
 
 
 def covered_by(source: nbformat.NotebookNode) -> dict[str, str]:
@@ -121,12 +94,14 @@ def restore_locked_cells(
     back the hidden test code that records the answers.
     """
     notebook = nbformat.from_dict(json.loads(json.dumps(submission)))
-    originals = {_meta(c)["grade_id"]: c for c in source.cells if _meta(c).get("grade_id")}
+    originals = {
+        nbgrader_meta(c)["grade_id"]: c for c in source.cells if nbgrader_meta(c).get("grade_id")
+    }
     for cell in notebook.cells:
-        original = originals.get(_meta(cell).get("grade_id"))
-        if original is None or _meta(original).get("solution"):
+        original = originals.get(nbgrader_meta(cell).get("grade_id"))
+        if original is None or nbgrader_meta(original).get("solution"):
             continue
-        if _meta(original).get("locked") or _meta(original).get("grade"):
+        if nbgrader_meta(original).get("locked") or nbgrader_meta(original).get("grade"):
             cell.source = original.source
     return notebook
 
@@ -152,8 +127,12 @@ def mutants(
     if reference is None:
         reference = _derived_reference(source, release)
     base = restore_locked_cells(reference, source)
-    stubs = {_meta(c)["grade_id"]: c.source for c in release.cells if _meta(c).get("grade_id")}
-    positions = {_meta(c).get("grade_id"): i for i, c in enumerate(base.cells)}
+    stubs = {
+        nbgrader_meta(c)["grade_id"]: c.source
+        for c in release.cells
+        if nbgrader_meta(c).get("grade_id")
+    }
+    positions = {nbgrader_meta(c).get("grade_id"): i for i, c in enumerate(base.cells)}
     result = []
     for task, solution_ids in task_solutions(source).items():
         if not solution_ids:
