@@ -89,9 +89,9 @@ def unreadable_notebook(course: Course, assignment: str, student: str) -> str | 
 
 @contextmanager
 def student_lock(course: Course, assignment: str, student: str):
-    folder = course.state / "locks" / assignment
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f"{student}.lock", "w") as handle:
+    path = course.lock_file(assignment, student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -126,11 +126,10 @@ def _run_nbgrader_autograde(
     course: Course, assignment: str, student: str, db_url: str, threads: int
 ) -> list[str]:
     """nbgrader's autograde converter for one student, in this process; returns its problems."""
-    from nbgrader import utils
     from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
 
-    config = gb.course_config(course)
+    config = course.config()
     # nbgrader_config.py already lists the links that existed when it was read.
     config.CourseDirectory.ignore = CourseDirectory(config=config).ignore + linked_files(
         course.submitted / student / assignment
@@ -140,6 +139,7 @@ def _run_nbgrader_autograde(
     config.CourseDirectory.assignment_id = assignment
     config.CourseDirectory.student_id = student
     config.BaseConverter.force = True
+    config.SandboxedExecute.threads = threads
     log = logging.getLogger(f"dlbmt.grading.autograde.{assignment}.{student}")
     log.propagate = False
     log.setLevel(logging.WARNING)
@@ -147,7 +147,7 @@ def _run_nbgrader_autograde(
     log.addHandler(collected)
     try:
         converter = Autograde(coursedir=CourseDirectory(config=config), config=config, log=log)
-        with utils.setenv(DLBMT_THREADS=str(threads)), gb.quiet_sqlalchemy():
+        with gb.quiet_sqlalchemy():
             converter.start()
     except Exception as error:  # noqa: BLE001 - whatever nbgrader raises fails only this student
         collected.lines.append(f"[ERROR] {type(error).__name__}: {error}")
@@ -301,9 +301,7 @@ def _autograde(course, jobs, workers, progress, force, scheduler) -> list[Outcom
             outcomes.update(_kept_or_merged(course, gradebook, jobs))
         pending = [job for job in jobs if job not in outcomes]
         if pending:
-            structure = gb.snapshot_structure(
-                course, course.state / "work" / f"structure-{os.getpid()}.db"
-            )
+            structure = gb.snapshot_structure(course, course.work / f"structure-{os.getpid()}.db")
             try:
                 outcomes.update(_grade(course, gradebook, pending, structure, workers, scheduler,
                                        progress))  # fmt: skip

@@ -96,7 +96,41 @@ class Course:
         return path
 
     def answers_dir(self, assignment: str, student: str, notebook: str) -> Path:
-        return self.state / "answers" / assignment / student / notebook
+        return self.submission_answers(assignment, student) / notebook
+
+    def submission_answers(self, assignment: str, student: str) -> Path:
+        """The recorded answers of all notebooks of one submission."""
+        return self.state / "answers" / assignment / student
+
+    def result_file(self, assignment: str, student: str) -> Path:
+        """The provenance record of one graded submission."""
+        return self.state / "results" / assignment / f"{student}.json"
+
+    def lock_file(self, assignment: str, student: str) -> Path:
+        return self.state / "locks" / assignment / f"{student}.lock"
+
+    @property
+    def work(self) -> Path:
+        """Scratch space of grading runs (gradebook snapshots)."""
+        return self.state / "work"
+
+    def mutation_dir(self, assignment: str, notebook: str) -> Path:
+        """Where the graders' self-test keeps each mutant's run for inspection."""
+        return self.state / "mutation" / assignment / notebook
+
+    def config(self):
+        """The traitlets config of the course's ``nbgrader_config.py``."""
+        from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
+
+        try:
+            return PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        except ConfigFileNotFound:
+            raise CourseError(f"{self.root / 'nbgrader_config.py'} is missing.") from None
+        except Exception as error:  # noqa: BLE001 - a broken config is the instructor's to fix
+            raise CourseError(
+                f"{self.root / 'nbgrader_config.py'} cannot be read ({type(error).__name__}: "
+                f"{error}). Fix the file and run the command again."
+            ) from None
 
     def students(self, assignment: str) -> list[str]:
         if not self.submitted.is_dir():

@@ -64,7 +64,7 @@ class _Folders:
     tmp: Path | None = None
 
 
-def kernel_environment(folders: _Folders, data_dir: Path) -> dict[str, str]:
+def kernel_environment(folders: _Folders, data_dir: Path, threads: int | None) -> dict[str, str]:
     """The kernel's environment: nothing from the grader's but what it needs."""
     keep = ("PATH", "LANG", "LC_ALL", "DLBMT_SMOKE", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
     env = {k: os.environ[k] for k in keep if k in os.environ}
@@ -86,11 +86,16 @@ def kernel_environment(folders: _Folders, data_dir: Path) -> dict[str, str]:
     )
     if folders.tmp is not None:
         env["TMPDIR"] = str(folders.tmp)
-    threads = os.environ.get("DLBMT_THREADS")
-    if threads:
-        env.update({"OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads,
-                    "TF_NUM_INTEROP_THREADS": "1"})  # fmt: skip
+    env.update(thread_environment(threads))
     return env
+
+
+def thread_environment(threads: int | None) -> dict[str, str]:
+    """What holds TensorFlow and BLAS in a process to ``threads`` threads."""
+    if not threads:
+        return {}
+    return {"OMP_NUM_THREADS": str(threads), "TF_NUM_INTRAOP_THREADS": str(threads),
+            "TF_NUM_INTEROP_THREADS": "1"}  # fmt: skip
 
 
 def _runner_command(folders: _Folders, limits: Limits, runner: Path, write_end: int) -> list[str]:
@@ -174,7 +179,7 @@ def execute_notebook(
         process = subprocess.Popen(
             command,
             cwd=scratch,
-            env=kernel_environment(folders, data_dir),
+            env=kernel_environment(folders, data_dir, limits.threads),
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

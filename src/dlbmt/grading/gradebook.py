@@ -38,24 +38,9 @@ def quiet_sqlalchemy():
         yield
 
 
-def course_config(course: Course):
-    """The traitlets config of the course's ``nbgrader_config.py``."""
-    from traitlets.config.loader import ConfigFileNotFound, PyFileConfigLoader
-
-    try:
-        return PyFileConfigLoader("nbgrader_config.py", path=str(course.root)).load_config()
-    except ConfigFileNotFound:
-        raise CourseError(f"{course.root / 'nbgrader_config.py'} is missing.") from None
-    except Exception as error:  # noqa: BLE001 - a broken config is the instructor's to fix
-        raise CourseError(
-            f"{course.root / 'nbgrader_config.py'} cannot be read ({type(error).__name__}: "
-            f"{error}). Fix the file and run the command again."
-        ) from None
-
-
 def db_url(course: Course, config=None) -> str:
     """The gradebook's URL; a relative SQLite path is relative to the course folder."""
-    config = config if config is not None else course_config(course)
+    config = config if config is not None else course.config()
     url = config.CourseDirectory.get("db_url", DEFAULT_DB_URL)
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/"):
@@ -67,7 +52,7 @@ def db_url(course: Course, config=None) -> str:
 def open_gradebook(course: Course):
     from nbgrader.api import Gradebook
 
-    config = course_config(course)
+    config = course.config()
     url = db_url(course, config)
     try:
         gradebook = Gradebook(url, config.CourseDirectory.get("course_id", "default_course"))

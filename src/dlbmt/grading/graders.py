@@ -19,6 +19,7 @@ from pathlib import Path
 
 from dlbmt.errors import CourseError
 from dlbmt.grading.course import Course
+from dlbmt.grading.execution import thread_environment
 from dlbmt.grading.sandbox import (
     Limits,
     apply_limits,
@@ -47,7 +48,13 @@ class TaskResult:
 
 
 def run_graders(
-    course: Course, assignment: str, answers: Path, key: Path, *, sandbox: bool = True
+    course: Course,
+    assignment: str,
+    answers: Path,
+    key: Path,
+    *,
+    sandbox: bool = True,
+    threads: int | None = None,
 ) -> dict[str, TaskResult]:
     """Score every task of ``assignment``; returns results keyed by grade_id."""
     folder = course.graders / assignment
@@ -92,7 +99,7 @@ def run_graders(
                 capture_output=True,
                 text=True,
                 timeout=GRADER_TIMEOUT_SECONDS,
-                env=_grader_environment(course, home=Path("/tmp") if use_bwrap else out),
+                env=_grader_environment(course, Path("/tmp") if use_bwrap else out, threads),
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 preexec_fn=lambda: apply_limits(GRADER_LIMITS),
@@ -131,9 +138,9 @@ def _read_report(path: Path) -> dict | None:
     return payload if isinstance(payload, dict) and isinstance(payload.get("tests"), list) else None
 
 
-def _grader_environment(course: Course, home: Path) -> dict[str, str]:
+def _grader_environment(course: Course, home: Path, threads: int | None) -> dict[str, str]:
     """The graders' environment: nothing of the grader's but what they need."""
-    keep = ("PATH", "LANG", "LC_ALL", "DLBMT_SMOKE", "OPENBLAS_CORETYPE", "DLBMT_THREADS")
+    keep = ("PATH", "LANG", "LC_ALL", "DLBMT_SMOKE", "OPENBLAS_CORETYPE")
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update(
         {
@@ -149,8 +156,5 @@ def _grader_environment(course: Course, home: Path) -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
-    threads = os.environ.get("DLBMT_THREADS")
-    if threads:
-        env.update({"OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads,
-                    "TF_NUM_INTEROP_THREADS": "1"})  # fmt: skip
+    env.update(thread_environment(threads))
     return env

@@ -281,8 +281,8 @@ def _prepare_folders(args) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--result-fd", type=int, required=True)
-    parser.add_argument("--cell-timeout", type=int, default=600)
-    parser.add_argument("--output-limit", type=int, default=1_000_000)
+    parser.add_argument("--cell-timeout", type=int, required=True)
+    parser.add_argument("--output-limit", type=int, required=True)
     parser.add_argument("--workdir", required=True, help="the kernel's working folder")
     parser.add_argument("--answers", required=True, help="the answer store the kernel writes")
     parser.add_argument("--scratch", action="append", default=[], help="more kernel folders")

@@ -52,7 +52,7 @@ def build_key(course: Course, assignment: str, notebook: str, limits: Limits | N
     answers = folder / "answers"
     result = execute_notebook(
         nbformat.read(source, as_version=4), answer_dir=answers, data_dir=course.data,
-        limits=limits,
+        limits=limits or Limits.from_config(course.config()),
     )  # fmt: skip
     errors = [
         i for i, cell in enumerate(result.notebook.cells)
@@ -70,7 +70,9 @@ def build_key(course: Course, assignment: str, notebook: str, limits: Limits | N
     return answers
 
 
-def ensure_key(course: Course, assignment: str, notebook: str) -> Path:
+def ensure_key(
+    course: Course, assignment: str, notebook: str, limits: Limits | None = None
+) -> Path:
     if not key_is_current(course, assignment, notebook):
-        build_key(course, assignment, notebook)
+        build_key(course, assignment, notebook, limits)
     return course.key_dir(assignment, notebook) / "answers"

@@ -276,23 +276,30 @@ def _course(preprocessor) -> Course:
 
 
 class SandboxedExecute(NbGraderPreprocessor):
-    """Execute the notebook in the sandbox, recording answers into the grading state."""
+    """Execute the notebook in the sandbox, recording answers into the grading state.
 
-    wall_timeout = Int(1800, help="Seconds for the whole notebook.").tag(config=True)
-    memory_limit = Int(8 * 1024**3, help="Bytes of address space for the kernel.").tag(config=True)
-    max_processes = Int(256, help="Processes the kernel may start.").tag(config=True)
-    output_limit = Int(1_000_000, help="Bytes of output kept per cell.").tag(config=True)
-    answer_bytes = Int(256 * 1024**2, help="Bytes the answer store may hold.").tag(config=True)
-    answer_files = Int(1000, help="Files the answer store may hold.").tag(config=True)
+    Its limits are :class:`dlbmt.grading.sandbox.Limits`, read from the config by
+    ``Limits.from_config``; the traits below only document the settings.
+    """
+
+    wall_timeout = Int(Limits.wall_seconds, help="Seconds for the whole notebook.").tag(config=True)
+    memory_limit = Int(Limits.memory_bytes, help="Bytes of address space per process.").tag(
+        config=True
+    )
+    max_processes = Int(Limits.max_processes, help="Processes the kernel may start.").tag(
+        config=True
+    )
+    output_limit = Int(Limits.output_bytes, help="Bytes of output kept per cell.").tag(config=True)
+    answer_bytes = Int(Limits.answer_bytes, help="Bytes the answer store may hold.").tag(
+        config=True
+    )
+    answer_files = Int(Limits.answer_files, help="Files the answer store may hold.").tag(
+        config=True
+    )
+    threads = Int(0, help="TensorFlow and BLAS threads per kernel; 0: the machine's.").tag(
+        config=True
+    )
     sandbox = Bool(True, help="Use bubblewrap when it is installed.").tag(config=True)
-
-    def _cell_timeout(self) -> int:
-        # nbgrader's own setting: c.Execute.timeout wins over c.ExecutePreprocessor.timeout.
-        for section in ("Execute", "ExecutePreprocessor"):
-            value = self.config.get(section, {}).get("timeout")
-            if isinstance(value, int) and value > 0:
-                return value
-        return 600
 
     def preprocess(self, nb, resources):
         course = _course(self)
@@ -300,15 +307,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         answers = course.answers_dir(info["assignment"], info["student"], info["notebook"])
         if answers.exists():
             shutil.rmtree(answers)
-        limits = Limits(
-            wall_seconds=self.wall_timeout,
-            cell_seconds=self._cell_timeout(),
-            memory_bytes=self.memory_limit,
-            max_processes=self.max_processes,
-            output_bytes=self.output_limit,
-            answer_bytes=self.answer_bytes,
-            answer_files=self.answer_files,
-        )
+        limits = Limits.from_config(self.config, threads=self.threads or None)
         # Only the answers the graders read (the names the key holds) are kept.
         key = ensure_key(course, info["assignment"], info["notebook"])
         result = execute_notebook(
@@ -332,7 +331,8 @@ class SaveGraderScores(SaveAutoGrades):
         info = resources["nbgrader"]
         key = ensure_key(course, info["assignment"], info["notebook"])
         answers = Path(resources["dlbmt"]["answers"])
-        self._results = run_graders(course, info["assignment"], answers, key)
+        threads = self.config.get("SandboxedExecute", {}).get("threads") or None
+        self._results = run_graders(course, info["assignment"], answers, key, threads=threads)
         self._events = resources["dlbmt"]["events"]
         resources["dlbmt"]["results"] = {k: vars(v) for k, v in self._results.items()}
         return super().preprocess(nb, resources)

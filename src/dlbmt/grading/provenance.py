@@ -47,12 +47,12 @@ def environment() -> dict:
 
 
 def result_path(course: Course, assignment: str, student: str) -> Path:
-    return course.state / "results" / assignment / f"{student}.json"
+    return course.result_file(assignment, student)
 
 
 def limits_hit(course: Course, assignment: str, student: str) -> list[dict]:
     """The limits the sandbox reported for this student's notebooks in the last run."""
-    folder = course.state / "answers" / assignment / student
+    folder = course.submission_answers(assignment, student)
     events: list[dict] = []
     for path in sorted(folder.glob("*.events.json")) if folder.is_dir() else []:
         try:

@@ -27,7 +27,7 @@ import shutil
 import sys
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/etc")
@@ -42,13 +42,19 @@ RUNNER_CAPABILITIES = (
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits for one notebook run."""
+    """Resource limits for one notebook run, and the threads its kernel may use.
+
+    The defaults are the course's; ``nbgrader_config.py`` overrides them with
+    ``c.Execute.timeout`` (per cell) and ``c.SandboxedExecute.*`` (the rest), read by
+    :meth:`from_config`, which students' submissions, the answer key and the graders'
+    self-test all use.
+    """
 
     wall_seconds: int = 1800
     cell_seconds: int = 600
     memory_bytes: int = 8 * 1024**3
     # Threads count as processes; a TensorFlow kernel uses a few dozen.
-    max_processes: int = 1024
+    max_processes: int = 256
     output_bytes: int = 1_000_000
     file_bytes: int = 256 * 1024**2
     # The answer store: the course's answers take about 3 MB in some 90 files.
@@ -57,6 +63,33 @@ class Limits:
     # Each of the kernel's other writable folders (working folder, home, /tmp).
     scratch_bytes: int = 1024**3
     scratch_files: int = 20_000
+    # TensorFlow and BLAS threads of the kernel; None leaves it to the machine.
+    threads: int | None = None
+
+    # c.SandboxedExecute.<trait> -> field
+    CONFIG_FIELDS = {
+        "wall_timeout": "wall_seconds", "memory_limit": "memory_bytes",
+        "max_processes": "max_processes", "output_limit": "output_bytes",
+        "answer_bytes": "answer_bytes", "answer_files": "answer_files",
+    }  # fmt: skip
+
+    @classmethod
+    def from_config(cls, config, threads: int | None = None) -> Limits:
+        """The limits an ``nbgrader_config.py`` sets (traitlets config), with ``threads``."""
+        values = {}
+        # nbgrader's own setting: c.Execute.timeout wins over c.ExecutePreprocessor.timeout.
+        for section in ("ExecutePreprocessor", "Execute"):
+            timeout = config.get(section, {}).get("timeout")
+            if isinstance(timeout, int) and timeout > 0:
+                values["cell_seconds"] = timeout
+        sandboxed = config.get("SandboxedExecute", {})
+        for trait, name in cls.CONFIG_FIELDS.items():
+            if isinstance(sandboxed.get(trait), int):
+                values[name] = sandboxed[trait]
+        return cls(**values, threads=threads)
+
+    def with_threads(self, threads: int | None) -> Limits:
+        return replace(self, threads=threads)
 
 
 class SandboxWarning(UserWarning):

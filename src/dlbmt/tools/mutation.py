@@ -48,9 +48,8 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +61,7 @@ from dlbmt.grading.course import Course
 from dlbmt.grading.execution import execute_notebook
 from dlbmt.grading.graders import TaskResult, run_graders
 from dlbmt.grading.keys import ensure_key
+from dlbmt.grading.sandbox import Limits
 from dlbmt.tools.examples import reference_submission
 
 # Scores are sums of small point values; anything closer than this is equal.
@@ -316,19 +316,6 @@ class SelfTestReport:
         raise KeyError(f"no mutant of {task} in {assignment}")
 
 
-@contextmanager
-def _kernel_threads(threads: int) -> Iterator[None]:
-    """Give each kernel ``threads`` threads (read by the execution module), unless already set."""
-    previous = os.environ.get("DLBMT_THREADS")
-    if previous is None:
-        os.environ["DLBMT_THREADS"] = str(threads)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("DLBMT_THREADS", None)
-
-
 def _scores(results: Mapping[str, TaskResult]) -> dict[str, float]:
     return {task: result.score for task, result in results.items()}
 
@@ -383,16 +370,17 @@ def selftest(
             f"solution cells of their own have one ({', '.join(sorted(mutated))})."
         )
     workers = max(1, workers)
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    with _kernel_threads(threads), ThreadPoolExecutor(max_workers=workers) as pool:
+    # Students' limits, with each kernel's share of the cores.
+    limits = Limits.from_config(course.config(), threads=max(1, (os.cpu_count() or 1) // workers))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         # Keys first: the mutant jobs queued behind them wait for them only after executing.
         keys = {
-            (assignment, stem): pool.submit(_key_and_baseline, course, assignment, stem)
+            (assignment, stem): pool.submit(_key_and_baseline, course, assignment, stem, limits)
             for assignment, stem, _, _ in plans
         }
         runs = {
             (assignment, stem, mutant.task): pool.submit(
-                _run_mutant, course, assignment, stem, mutant, keys[(assignment, stem)]
+                _run_mutant, course, assignment, stem, mutant, keys[(assignment, stem)], limits
             )
             for assignment, stem, _, found in plans
             for mutant in found
@@ -438,23 +426,27 @@ def _collect(plans, keys: dict, runs: dict) -> list[NotebookReport]:
     return reports
 
 
-def _key_and_baseline(course: Course, assignment: str, stem: str):
-    key = ensure_key(course, assignment, stem)
-    return key, run_graders(course, assignment, key, key)
+def _key_and_baseline(course: Course, assignment: str, stem: str, limits: Limits):
+    key = ensure_key(course, assignment, stem, limits)
+    return key, run_graders(course, assignment, key, key, threads=limits.threads)
 
 
-def _run_mutant(course: Course, assignment: str, stem: str, mutant: Mutant, key: Future):
+def _run_mutant(
+    course: Course, assignment: str, stem: str, mutant: Mutant, key: Future, limits: Limits
+):
     """Execute one mutant and grade it: (scores, seconds, limit events, error)."""
-    folder = course.state / "mutation" / assignment / stem
+    folder = course.mutation_dir(assignment, stem)
     answers = folder / mutant.task
     if answers.exists():
         shutil.rmtree(answers)
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        run = execute_notebook(mutant.notebook, answer_dir=answers, data_dir=course.data)
+        run = execute_notebook(
+            mutant.notebook, answer_dir=answers, data_dir=course.data, limits=limits
+        )
         nbformat.write(run.notebook, folder / f"{mutant.task}.ipynb")
         key_path, _ = key.result()
-        scores = _scores(run_graders(course, assignment, answers, key_path))
+        scores = _scores(run_graders(course, assignment, answers, key_path, threads=limits.threads))
     except Exception as error:  # noqa: BLE001 - reported per mutant, the others go on
         return {}, 0.0, [], f"{type(error).__name__}: {error}"
     events = list(run.events)
