@@ -42,6 +42,7 @@ from dlbmt.grading.keys import ensure_key
 from dlbmt.grading.nbgrader_plugins import linked_files
 from dlbmt.grading.provenance import fingerprint, is_current, read_result, write_result
 from dlbmt.grading.sandbox import SandboxWarning, bubblewrap, warn_unsandboxed
+from dlbmt.grading.status import Status
 
 INVALID_NOTEBOOK_HINT = "Ask the student to resubmit it, or repair the JSON."
 
@@ -50,10 +51,15 @@ INVALID_NOTEBOOK_HINT = "Ask the student to resubmit it, or repair the JSON."
 class Outcome:
     assignment: str
     student: str
-    graded: bool
+    status: Status
     seconds: float
     message: str = ""
     gradebook: dict | None = field(default=None, repr=False)
+
+    @property
+    def graded(self) -> bool:
+        """The submission's points are in the gradebook (graded now or kept)."""
+        return self.status in (Status.GRADED, Status.UP_TO_DATE, Status.MERGED)
 
 
 def nbgrader(course: Course, *args: str) -> subprocess.CompletedProcess:
@@ -180,7 +186,7 @@ def _grade_submission(
     problem = unreadable_notebook(course, assignment, student)
     if problem:
         write_result(course, assignment, student, 0.0, graded_as=graded_as, problem=problem)
-        return Outcome(assignment, student, False, 0.0, problem)
+        return Outcome(assignment, student, Status.UNREADABLE, 0.0, problem)
     threads = threads or int(os.environ.get("DLBMT_THREADS", 0)) or (os.cpu_count() or 1)
     with student_lock(course, assignment, student), _cluster_lock(assignment, student):
         scratch = Path(tempfile.mkdtemp(prefix="dlbmt-gradebook-"))
@@ -198,7 +204,8 @@ def _grade_submission(
             course, assignment, student, seconds, graded_as=graded_as, gradebook=earned,
             problem=message or None,
         )  # fmt: skip
-    return Outcome(assignment, student, earned is not None, seconds, message, earned)
+    status = Status.GRADED if earned is not None else Status.FAILED
+    return Outcome(assignment, student, status, seconds, message, earned)
 
 
 def _dispatch(
@@ -233,7 +240,7 @@ def _dispatch(
                 yield future.result()
             except Exception as error:  # noqa: BLE001 - a worker that died, not the submission
                 yield Outcome(
-                    assignment, student, False, 0.0,
+                    assignment, student, Status.FAILED, 0.0,
                     f"the Dask worker grading it failed ({type(error).__name__}: {error})",
                 )  # fmt: skip
 
@@ -319,9 +326,9 @@ def _kept_or_merged(course: Course, gradebook, jobs) -> dict[tuple[str, str], Ou
             continue
         if gb.scores_in(gradebook, assignment, student) != record["scores"]:
             gb.merge_submission(gradebook, assignment, student, record["gradebook"])
-            done[(assignment, student)] = Outcome(assignment, student, True, 0.0, "merged")
+            done[(assignment, student)] = Outcome(assignment, student, Status.MERGED, 0.0)
         else:
-            done[(assignment, student)] = Outcome(assignment, student, True, 0.0, "up to date")
+            done[(assignment, student)] = Outcome(assignment, student, Status.UP_TO_DATE, 0.0)
     return done
 
 
@@ -332,7 +339,7 @@ def _grade(course, gradebook, pending, structure, workers, scheduler, progress) 
     retry = []
     for outcome in _dispatch(pending, course, structure, workers, scheduler):
         _settle(gradebook, outcome, outcomes)
-        if not outcome.graded and not outcome.message.endswith(INVALID_NOTEBOOK_HINT):
+        if outcome.status is Status.FAILED:
             retry.append((outcome.assignment, outcome.student))
         bar.update(1)
     bar.close()

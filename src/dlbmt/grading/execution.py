@@ -32,6 +32,7 @@ from dlbmt.grading.sandbox import (
     sandbox_uid,
     warn_unsandboxed,
 )
+from dlbmt.grading.status import Limit
 from dlbmt.recording import ANSWER_DIR_VARIABLE, MAX_FILE_BYTES
 from dlbmt.settings import DATA_DIR_VARIABLE
 
@@ -39,7 +40,8 @@ from dlbmt.settings import DATA_DIR_VARIABLE
 # streamed at most a few times over. Anything beyond this is not read.
 MAX_REPORT_BYTES = 2 * 1024**3
 # The runner's cell status -> the limit that the feedback names.
-LIMIT_OF_STATUS = {"timeout": "cell_time", "kernel_died": "kernel_died", "memory": "memory"}
+LIMIT_OF_STATUS = {"timeout": Limit.CELL_TIME, "kernel_died": Limit.KERNEL_DIED,
+                   "memory": Limit.MEMORY}  # fmt: skip
 # The runner's reasons for stopping to copy answers -> one limit the feedback names.
 ANSWER_STORE_LIMITS = {"answer_files", "answer_store_full", "answer_file_size", "answer_traffic"}
 
@@ -201,7 +203,7 @@ def execute_notebook(
         try:
             process.wait(timeout=limits.wall_seconds)
         except subprocess.TimeoutExpired:
-            events.append({"limit": "wall_time", "seconds": limits.wall_seconds})
+            events.append({"limit": Limit.WALL_TIME, "seconds": limits.wall_seconds})
         finally:
             _kill_group(process)
         reader.join(timeout=30)
@@ -209,8 +211,8 @@ def execute_notebook(
     _merge_outputs(notebook, report.cells, events)
     events += [_named(notebook, event) for event in report.events]
     _write_answers(report.answers, answer_dir, answers_wanted)
-    if not report.finished and not any(e["limit"] == "wall_time" for e in events):
-        events.append({"limit": "runner_stopped", "returncode": process.returncode})
+    if not report.finished and not any(e["limit"] == Limit.WALL_TIME for e in events):
+        events.append({"limit": Limit.RUNNER_STOPPED, "returncode": process.returncode})
     return ExecutionResult(notebook, events, seconds, use_bwrap, report.finished)
 
 
@@ -249,7 +251,7 @@ class _Report:
             self.answers.pop(str(line["gone"]), None)
         elif line.get("limit") in ANSWER_STORE_LIMITS:
             cell = line.get("cell")
-            event = {"limit": "answer_store", "reason": line["limit"]}
+            event = {"limit": Limit.ANSWER_STORE, "reason": line["limit"]}
             if isinstance(cell, int):
                 event["cell"] = cell
             self.events.append(event)
@@ -326,6 +328,6 @@ def _merge_outputs(notebook, lines: list[dict], events: list[dict]) -> None:
         except Exception:  # noqa: BLE001 - malformed output from the sandbox is dropped
             cell.outputs = []
         status = line.get("status")
-        limit = LIMIT_OF_STATUS.get(status, "output_size" if line.get("truncated") else None)
+        limit = LIMIT_OF_STATUS.get(status, Limit.OUTPUT_SIZE if line.get("truncated") else None)
         if limit:
             events.append(_named(notebook, {"limit": limit, "cell": index}))

@@ -6,19 +6,23 @@ import html
 
 import nbformat
 
+from dlbmt.grading.status import Limit
+
 LIMIT_TEXTS = {
-    "cell_time": "Zelle {cell} hat das Zeitlimit pro Zelle überschritten und wurde abgebrochen.",
-    "kernel_died": "In Zelle {cell} ist der Kernel abgestürzt oder wurde beendet; "
+    Limit.CELL_TIME: "Zelle {cell} hat das Zeitlimit pro Zelle überschritten und wurde "
+    "abgebrochen.",
+    Limit.KERNEL_DIED: "In Zelle {cell} ist der Kernel abgestürzt oder wurde beendet; "
     "danach wurde mit einem neuen Kernel weitergerechnet.",
-    "memory": "Zelle {cell} hat das Speicherlimit erreicht (MemoryError); danach wurde "
+    Limit.MEMORY: "Zelle {cell} hat das Speicherlimit erreicht (MemoryError); danach wurde "
     "mit einem neuen Kernel weitergerechnet.",
-    "output_size": "Zelle {cell} hat zu viel ausgegeben; die Ausgabe wurde gekürzt.",
-    "wall_time": "Das Notebook hat das Zeitlimit von {seconds} s überschritten und wurde "
+    Limit.OUTPUT_SIZE: "Zelle {cell} hat zu viel ausgegeben; die Ausgabe wurde gekürzt.",
+    Limit.WALL_TIME: "Das Notebook hat das Zeitlimit von {seconds} s überschritten und wurde "
     "abgebrochen. Aufgaben, die bis dahin aufgezeichnet waren, wurden bewertet.",
-    "runner_stopped": "Die Ausführung wurde vorzeitig beendet (z. B. Speicherlimit). "
+    Limit.RUNNER_STOPPED: "Die Ausführung wurde vorzeitig beendet (z. B. Speicherlimit). "
     "Aufgaben, die bis dahin aufgezeichnet waren, wurden bewertet.",
-    "answer_store": "Zelle {cell} hat den Speicher für Antworten gefüllt (zu viele oder zu große "
-    "Dateien im Antwortordner). Was dort zuvor ordnungsgemäß aufgezeichnet war, wurde bewertet.",
+    Limit.ANSWER_STORE: "Zelle {cell} hat den Speicher für Antworten gefüllt (zu viele oder zu "
+    "große Dateien im Antwortordner). Was dort zuvor ordnungsgemäß aufgezeichnet war, wurde "
+    "bewertet.",
 }
 
 

@@ -49,6 +49,7 @@ def cmd_key(course: Course, args) -> None:
 
 def cmd_autograde(course: Course, args) -> None:
     from dlbmt.grading.autograde import autograde
+    from dlbmt.grading.status import Status
 
     if args.workers < 1:
         raise CourseError("--workers must be 1 or more.")
@@ -71,8 +72,8 @@ def cmd_autograde(course: Course, args) -> None:
     several = len({a for a, _ in jobs}) > 1
     for outcome in outcomes:
         who = f"{outcome.assignment}/{outcome.student}" if several else outcome.student
-        if outcome.message in ("up to date", "merged"):
-            note = "up to date" if outcome.message == "up to date" else "merged from its record"
+        if outcome.status.kept:
+            note = "up to date" if outcome.status is Status.UP_TO_DATE else "merged from its record"
             print(f"{'kept':>7}  {who}  ({note})")
         else:
             status = "graded" if outcome.graded else "FAILED"

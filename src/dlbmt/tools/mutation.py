@@ -62,6 +62,7 @@ from dlbmt.grading.execution import execute_notebook
 from dlbmt.grading.graders import TaskResult, run_graders
 from dlbmt.grading.keys import ensure_key
 from dlbmt.grading.sandbox import Limits
+from dlbmt.grading.status import Limit
 from dlbmt.tools.examples import reference_submission
 
 # Scores are sums of small point values; anything closer than this is equal.
@@ -451,7 +452,7 @@ def _run_mutant(
         return {}, 0.0, [], f"{type(error).__name__}: {error}"
     events = list(run.events)
     if not run.finished and not events:
-        events.append({"limit": "runner_stopped"})
+        events.append({"limit": Limit.RUNNER_STOPPED})
     return scores, run.seconds, events, ""
 
 
