@@ -31,7 +31,7 @@ test: setup
 
 ## bench: runtime figures of the reference solutions and the grading pipeline
 bench: setup
-	$(BIN)/python -m dlbmt.tools.bench
+	$(BIN)/dlbmt bench
 
 lint: setup
 	$(BIN)/ruff check src tests graders nbgrader_config.py

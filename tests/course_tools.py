@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 
+from dlbmt.grading.commands import run_module
 from dlbmt.grading.course import Course
 
 REPO = Path(__file__).resolve().parents[1]
@@ -21,15 +20,7 @@ def copy_course(target: Path, parts=COURSE_PARTS) -> Path:
 
 
 def run_dlbmt(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    completed = subprocess.run(
-        [sys.executable, "-m", "dlbmt.tools.cli", *args],
-        cwd=course,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    completed = run_module("dlbmt", *args, cwd=course)
     if check and completed.returncode != 0:
         raise AssertionError(
             f"dlbmt {' '.join(args)} failed:\n{completed.stdout}\n{completed.stderr}"

@@ -7,7 +7,11 @@ from course_tools import REPO, copy_course, run_dlbmt
 
 def test_help_lists_the_commands(tmp_path):
     completed = run_dlbmt(REPO, "--help")
-    for command in ("release", "autograde", "feedback", "export", "report", "data", "train"):
+    commands = (
+        "release", "bundle", "key", "autograde", "selftest", "feedback", "rubric", "export",
+        "report", "data", "train", "examples", "bench", "margins",
+    )  # fmt: skip
+    for command in commands:
         assert command in completed.stdout
 
 

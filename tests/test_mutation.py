@@ -20,13 +20,13 @@ from tiny_course import build_tiny_course, cell_index
 
 from dlbmt.errors import CourseError
 from dlbmt.grading.course import Course
+from dlbmt.tools.cli import main
 from dlbmt.tools.mutation import (
     MutantResult,
     covered_by,
     expected_loss,
     format_report,
     judge,
-    main,
     mutants,
     selftest,
     task_solutions,
@@ -162,7 +162,7 @@ def test_selftest_finds_an_undeclared_dependency_and_accepts_the_declared_one(
 ):
     root = tiny_with_a_hidden_dependency
     monkeypatch.chdir(root)
-    assert main([TINY, "--workers", "2"]) == 1
+    assert main(["selftest", TINY, "--workers", "2"]) == 1
     table = capsys.readouterr().out
     assert "tiny_square" in table and "MISMATCH" in table
     assert "tiny_value: expected 1, got 0" in table
@@ -171,7 +171,7 @@ def test_selftest_finds_an_undeclared_dependency_and_accepts_the_declared_one(
     text = graders.read_text(encoding="utf-8")
     declared = '@pytest.mark.task("tiny_value", points=1, depends_on=("tiny_square",))'
     graders.write_text(text.replace('@pytest.mark.task("tiny_value", points=1)', declared))
-    report = selftest(Course(root), TINY, workers=2)
+    report = selftest(Course(root), assignments=TINY, workers=2)
     assert report.ok, format_report(report)
     assert report.result(TINY, "tiny_square").expected == {"tiny_square": 0.0, "tiny_value": 0.0}
     assert report.result(TINY, "tiny_value").expected == {"tiny_square": 2.0, "tiny_value": 0.0}
@@ -180,8 +180,8 @@ def test_selftest_finds_an_undeclared_dependency_and_accepts_the_declared_one(
 def test_selftest_refuses_tasks_without_a_mutant(tiny_with_a_hidden_dependency, monkeypatch):
     monkeypatch.chdir(tiny_with_a_hidden_dependency)
     with pytest.raises(CourseError, match="No mutant for tiny_text"):
-        selftest(Course(tiny_with_a_hidden_dependency), TINY, tasks=["tiny_text"])
-    assert main([TINY, "--task", "tiny_typo"]) == 2
+        selftest(Course(tiny_with_a_hidden_dependency), assignments=TINY, tasks=["tiny_text"])
+    assert main(["selftest", TINY, "--task", "tiny_typo"]) == 2
 
 
 # --- the real course: every mutant, executed once -------------------------------------------
@@ -195,7 +195,7 @@ def mutation_report(tmp_path_factory, graded_course):
     keys = graded_course["root"] / ".grading" / "key"
     if keys.is_dir():
         shutil.copytree(keys, root / ".grading" / "key")
-    report = selftest(Course(root), ASSIGNMENTS, workers=2)
+    report = selftest(Course(root), assignments=ASSIGNMENTS, workers=2)
     print(format_report(report))
     return report
 

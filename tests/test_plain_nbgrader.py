@@ -13,8 +13,7 @@ import pytest
 from course_tools import run_dlbmt, submit
 from tiny_course import ASSIGNMENT, build_tiny_course, reference_submission
 
-from dlbmt.grading.autograde import nbgrader
-from dlbmt.grading.course import Course
+from dlbmt.grading.commands import run_module
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +30,8 @@ def plain(tmp_path_factory):
     linked = course / "submitted" / "linked_notebook" / ASSIGNMENT
     linked.mkdir(parents=True)
     (linked / f"{ASSIGNMENT}.ipynb").symlink_to(source)
-    autograde = nbgrader(Course(course), "autograde", ASSIGNMENT)
-    feedback = nbgrader(Course(course), "generate_feedback", ASSIGNMENT)
+    autograde = run_module("nbgrader", "autograde", ASSIGNMENT, cwd=course)
+    feedback = run_module("nbgrader", "generate_feedback", ASSIGNMENT, cwd=course)
     return {"course": course, "autograde": autograde, "feedback": feedback}
 
 

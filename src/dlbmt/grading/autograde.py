@@ -22,7 +22,6 @@ import fcntl
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -60,15 +59,6 @@ class Outcome:
     def graded(self) -> bool:
         """The submission's points are in the gradebook (graded now or kept)."""
         return self.status in (Status.GRADED, Status.UP_TO_DATE, Status.MERGED)
-
-
-def nbgrader(course: Course, *args: str) -> subprocess.CompletedProcess:
-    """Run an nbgrader command on the course folder (quietly)."""
-    environment = dict(os.environ)
-    # nbgrader creates the gradebook with alembic, which must be on PATH.
-    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment['PATH']}"
-    command = [sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"]
-    return subprocess.run(command, cwd=course.root, env=environment, capture_output=True, text=True)
 
 
 def unreadable_notebook(course: Course, assignment: str, student: str) -> str | None:
@@ -280,6 +270,7 @@ def _client(scheduler: str | None, workers: int):
 
 def autograde(
     course: Course,
+    *,
     jobs: list[tuple[str, str]],
     workers: int = 1,
     progress: bool = True,

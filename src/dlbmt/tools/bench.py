@@ -14,7 +14,6 @@ For each assignment it measures, on this machine:
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -83,28 +82,23 @@ def bench_assignment(course: Course, assignment: str) -> dict:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("assignments", nargs="*")
-    parser.add_argument("--json", help="also write the figures to this file")
-    parser.add_argument(
-        "--no-grading", action="store_true", help="skip the grading overhead and throughput runs"
-    )
-    parser.add_argument(
-        "--repeats", type=int, default=3, help="interleaved runs behind each compared figure"
-    )
-    parser.add_argument("--no-margins", action="store_true", help="skip the threshold margins")
-    parser.add_argument("--seeds", type=int, default=10, help="seeds per margin approach")
-    args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error("--repeats must be 1 or more")
-    course = Course.find()
-    results = [bench_assignment(course, a) for a in args.assignments or course.assignments()]
-    grading = None
-    if not args.no_grading:
+def run_bench(
+    course: Course,
+    *,
+    assignments: list[str],
+    grading: bool = True,
+    margins: bool = True,
+    repeats: int = 3,
+    seeds: int = 10,
+    json_path: Path | None = None,
+) -> bool:
+    """Measure and print everything ``make bench`` reports; False when a budget or margin broke."""
+    results = [bench_assignment(course, a) for a in assignments]
+    grading_figures = None
+    if grading:
         from dlbmt.tools.bench_grading import grading_benchmarks
 
-        grading = grading_benchmarks(course, [item["assignment"] for item in results], args.repeats)
+        grading_figures = grading_benchmarks(course, assignments, repeats)
     for item in results:
         mark = "ok" if item["within_budget"] else "OVER BUDGET"
         print(
@@ -114,20 +108,20 @@ def main(argv: list[str] | None = None) -> int:
         )
         for name, value in item["metrics"].items():
             print(f"    {name} = {value}")
-    if grading:
-        print_grading(grading)
-    margins = None
-    if not args.no_margins:
+    if grading_figures:
+        print_grading(grading_figures)
+    margin_rows = None
+    if margins:
         from dlbmt.tools import margins as margin_tools
 
-        margins = margin_tools.measure(course, args.seeds)
+        margin_rows = margin_tools.measure(course, seeds)
         print("\nThreshold margins (pass rates over seeds)")
-        print(margin_tools.format_rows(margins))
-    if args.json:
-        payload = {"notebooks": results, "grading": grading, "margins": margins}
-        Path(args.json).write_text(json.dumps(payload, indent=1), encoding="utf-8")
+        print(margin_tools.format_rows(margin_rows))
+    if json_path is not None:
+        payload = {"notebooks": results, "grading": grading_figures, "margins": margin_rows}
+        json_path.write_text(json.dumps(payload, indent=1), encoding="utf-8")
     budgets = all(item["within_budget"] for item in results)
-    return 0 if budgets and (margins is None or margin_tools.holds(margins)) else 1
+    return budgets and (margin_rows is None or margin_tools.holds(margin_rows))
 
 
 def print_grading(grading: dict) -> None:
@@ -150,7 +144,3 @@ def print_grading(grading: dict) -> None:
             f"({speed['speedup'][workers]}x; 2 workers must reach 1.5x; "
             f"runs {speed['samples'][f'workers_{workers}']})"
         )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

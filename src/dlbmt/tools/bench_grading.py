@@ -17,13 +17,11 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from dlbmt.grading.autograde import nbgrader
+from dlbmt.grading.commands import run_module
 from dlbmt.grading.course import Course
 
 STUDENTS = ("reference", "typical")
@@ -65,15 +63,7 @@ def course_copy(
 def run(folder: Path, tool: str, *args: str) -> float:
     """Run ``dlbmt`` or ``nbgrader`` in ``folder``; returns its wall time in seconds."""
     started = time.monotonic()
-    if tool == "nbgrader":
-        completed = nbgrader(Course(folder), *args)
-    else:
-        completed = subprocess.run(
-            [sys.executable, "-m", "dlbmt.tools.cli", *args],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-        )
+    completed = run_module(tool, *args, cwd=folder)
     seconds = time.monotonic() - started
     if completed.returncode != 0:
         raise RuntimeError(f"{tool} {' '.join(args)} failed:\n{completed.stderr[-3000:]}")

@@ -10,14 +10,13 @@ no answer, grader, key or solution; the tests check that.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
 
 import dlbmt
 from dlbmt.errors import CourseError
+from dlbmt.grading.commands import require_ok, run_module
 from dlbmt.grading.course import Course
 
 # Subpackages that never leave the instructor's machine.
@@ -102,17 +101,15 @@ where = ["src"]
             encoding="utf-8",
         )
         target.mkdir(parents=True, exist_ok=True)
-        completed = subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-             "--quiet", "--wheel-dir", str(target), str(project)],
-            capture_output=True, text=True,
+        require_ok(
+            run_module("pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+                       "--wheel-dir", str(target), str(project), cwd=project),
+            "Building the student wheel",
         )  # fmt: skip
-    if completed.returncode != 0:
-        raise CourseError(f"Building the student wheel failed:\n{completed.stderr[-2000:]}")
     return target / f"dlbmt-{dlbmt.__version__}-py3-none-any.whl"
 
 
-def bundle(course: Course, assignment: str, target: Path) -> Path:
+def bundle(course: Course, *, assignment: str, target: Path) -> Path:
     """Write the student bundle of ``assignment`` into ``target/<assignment>/``."""
     course.check_assignment(assignment)
     release = course.release / assignment

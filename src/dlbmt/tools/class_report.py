@@ -34,7 +34,9 @@ def _records(course: Course, assignment: str, students: list[str]) -> list[dict]
 
 
 def figures(course: Course, assignment: str) -> dict[str, str]:
-    table = {s: row for (a, s), row in scores(course, assignment).items() if a == assignment}
+    table = {
+        s: row for (a, s), row in scores(course, assignment=assignment).items() if a == assignment
+    }
     students = sorted(table) or course.students(assignment)
     records = _records(course, assignment, students)
     auto = {
@@ -76,7 +78,7 @@ def figures(course: Course, assignment: str) -> dict[str, str]:
     return result
 
 
-def write_report(course: Course, assignment: str, target: Path) -> Path:
+def write_report(course: Course, *, assignment: str, target: Path) -> Path:
     images = "".join(
         f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' "
         f"src='data:image/png;base64,{data}'>"
@@ -85,7 +87,7 @@ def write_report(course: Course, assignment: str, target: Path) -> Path:
     rows = "".join(
         f"<tr><td>{html.escape(s)}</td><td>{sum(v[0] or 0 for v in row.values()):g}</td>"
         f"<td>{sum(v[1] for v in row.values()):g}</td></tr>"
-        for (a, s), row in sorted(scores(course, assignment).items())
+        for (a, s), row in sorted(scores(course, assignment=assignment).items())
         if a == assignment
     )
     page = (

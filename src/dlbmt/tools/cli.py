@@ -1,30 +1,25 @@
 """``dlbmt``: the instructor's command-line tool for the course.
 
 Every command works on the course folder that holds the working directory and
-keeps plain ``nbgrader`` commands working on the same folder.
+keeps plain ``nbgrader`` commands working on the same folder. Exit codes: 0 when
+all went well, 1 when a check found something (the self-test, stale examples,
+data that do not match the manifest, a broken budget or margin), 2 for a usage
+error or a failure, with a sentence that says what to do.
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
 from dlbmt.errors import CourseError
+from dlbmt.grading.commands import require_ok, run_module
 from dlbmt.grading.course import Course
 
 
-def _nbgrader(course: Course, *args: str) -> subprocess.CompletedProcess:
-    from dlbmt.grading.autograde import nbgrader
-
-    return nbgrader(course, *args)
-
-
-def _require_ok(completed: subprocess.CompletedProcess, what: str) -> None:
-    if completed.returncode != 0:
-        tail = (completed.stdout + completed.stderr).strip().splitlines()[-15:]
-        raise CourseError(f"{what} failed:\n" + "\n".join(tail))
+class CheckFailed(Exception):
+    """A check ran and found something; the command exits with 1."""
 
 
 def _assignments(course: Course, names: list[str]) -> list[str]:
@@ -33,8 +28,10 @@ def _assignments(course: Course, names: list[str]) -> list[str]:
 
 def cmd_release(course: Course, args) -> None:
     for assignment in _assignments(course, args.assignments):
-        completed = _nbgrader(course, "generate_assignment", assignment, "--force")
-        _require_ok(completed, f"Releasing {assignment}")
+        require_ok(
+            run_module("nbgrader", "generate_assignment", assignment, "--force", cwd=course.root),
+            f"Releasing {assignment}",
+        )
         print(f"released {assignment} -> release/{assignment}/")
 
 
@@ -45,6 +42,13 @@ def cmd_key(course: Course, args) -> None:
         for notebook in course.source_notebooks(assignment):
             build_key(course, assignment, notebook.stem)
             print(f"recorded the answer key of {assignment}/{notebook.name}")
+
+
+def cmd_bundle(course: Course, args) -> None:
+    from dlbmt.tools.bundle import bundle
+
+    folder = bundle(course, assignment=args.assignment, target=Path(args.to).resolve())
+    print(f"student bundle written to {folder}")
 
 
 def cmd_autograde(course: Course, args) -> None:
@@ -67,7 +71,7 @@ def cmd_autograde(course: Course, args) -> None:
             "(submitted/<student>/<assignment>/<notebook>.ipynb)."
         )
     outcomes = autograde(
-        course, jobs, workers=args.workers, force=args.force, scheduler=args.scheduler
+        course, jobs=jobs, workers=args.workers, force=args.force, scheduler=args.scheduler
     )
     several = len({a for a, _ in jobs}) > 1
     for outcome in outcomes:
@@ -95,6 +99,22 @@ def _require_released(course: Course, assignment: str) -> None:
         )
 
 
+def cmd_selftest(course: Course, args) -> None:
+    from dlbmt.tools.mutation import format_report, selftest
+
+    report = selftest(
+        course,
+        assignments=_assignments(course, args.assignments),
+        workers=args.workers,
+        tasks=args.task,
+    )
+    print(format_report(report))
+    if not report.ok:
+        raise CheckFailed(
+            "The graders' self-test found tasks whose loss differs from what they declare."
+        )
+
+
 def cmd_feedback(course: Course, args) -> None:
     from dlbmt.grading.gradebook import pending_manual_grades
 
@@ -116,7 +136,10 @@ def cmd_feedback(course: Course, args) -> None:
                 f"`dlbmt feedback {assignment} --provisional` (marked as provisional)."
             )
         print(f"provisional feedback: {summary}")
-    _require_ok(_nbgrader(course, "generate_feedback", assignment, "--force"), "Feedback")
+    require_ok(
+        run_module("nbgrader", "generate_feedback", assignment, "--force", cwd=course.root),
+        "Feedback",
+    )
     print(f"feedback written to feedback/<student>/{assignment}/")
 
 
@@ -134,14 +157,14 @@ def cmd_rubric(course: Course, args) -> None:
 
 
 def cmd_export(course: Course, args) -> None:
-    _require_ok(_nbgrader(course, "export", "--to", args.to), "Export")
+    require_ok(run_module("nbgrader", "export", "--to", args.to, cwd=course.root), "Export")
     print(f"grades exported to {args.to}")
 
 
 def cmd_report(course: Course, args) -> None:
     from dlbmt.tools.report import score_table
 
-    print(score_table(course, args.assignment))
+    print(score_table(course, assignment=args.assignment))
     if args.html:
         from dlbmt.tools.class_report import write_report
 
@@ -149,7 +172,9 @@ def cmd_report(course: Course, args) -> None:
             raise CourseError(
                 "--html needs an assignment, e.g. `dlbmt report 01_grundlagen --html r.html`."
             )
-        path = write_report(course, course.check_assignment(args.assignment), Path(args.html))
+        path = write_report(
+            course, assignment=course.check_assignment(args.assignment), target=Path(args.html)
+        )
         print(f"class report written to {path}")
 
 
@@ -167,7 +192,7 @@ def cmd_data(course: Course, args) -> None:
         for problem in problems:
             print(problem)
         if problems:
-            raise CourseError(f"{len(problems)} data files do not match the manifest.")
+            raise CheckFailed(f"{len(problems)} data files do not match the manifest.")
         print("all data files match the manifest")
 
 
@@ -183,22 +208,52 @@ def cmd_train(course: Course, args) -> None:
     print(json.dumps(record, indent=1, ensure_ascii=False))
 
 
-def cmd_bundle(course: Course, args) -> None:
-    from dlbmt.tools.bundle import bundle
+def cmd_examples(course: Course, args) -> None:
+    from dlbmt.tools.examples import update_examples
 
-    folder = bundle(course, args.assignment, Path(args.to).resolve())
-    print(f"student bundle written to {folder}")
+    stale = update_examples(course, write=args.update)
+    for relative in stale:
+        print(("updated " if args.update else "stale ") + str(relative))
+    if stale and not args.update:
+        raise CheckFailed(
+            f"{len(stale)} example submissions are stale: run `dlbmt examples --update`."
+        )
+    if not stale:
+        print("all derived example submissions are current")
 
 
-def cmd_selftest(course: Course, args) -> None:
-    from dlbmt.tools.mutation import format_report, selftest
+def cmd_bench(course: Course, args) -> None:
+    from dlbmt.tools.bench import run_bench
 
-    assignments = _assignments(course, args.assignments)
-    report = selftest(course, assignments, workers=args.workers, tasks=args.task)
-    print(format_report(report))
-    if not report.ok:
-        raise CourseError(
-            "The graders' self-test found tasks whose loss differs from what they declare."
+    if args.repeats < 1 or args.seeds < 1:
+        raise CourseError("--repeats and --seeds must be 1 or more.")
+    ok = run_bench(
+        course,
+        assignments=_assignments(course, args.assignments),
+        grading=not args.no_grading,
+        margins=not args.no_margins,
+        repeats=args.repeats,
+        seeds=args.seeds,
+        json_path=Path(args.json) if args.json else None,
+    )
+    if not ok:
+        raise CheckFailed("A notebook went over its time budget or a threshold margin broke.")
+
+
+def cmd_margins(course: Course, args) -> None:
+    from dlbmt.tools import margins
+
+    if args.seeds < 1:
+        raise CourseError("--seeds must be 1 or more.")
+    known = [case.name for case in margins.cases(course)]
+    unknown = sorted(set(args.case or ()) - set(known))
+    if unknown:
+        raise CourseError(f"Unknown margin case {', '.join(unknown)}. Known: {', '.join(known)}.")
+    rows = margins.measure(course, args.seeds, only=args.case)
+    print(margins.format_rows(rows))
+    if not margins.holds(rows):
+        raise CheckFailed(
+            "A threshold margin broke: an approach did not pass or fail as it should."
         )
 
 
@@ -218,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_bundle)
 
     p = sub.add_parser("key", help="record the answer key from the source notebooks")
-    p.add_argument("assignments", nargs="*")
+    p.add_argument("assignments", nargs="*", help="default: all assignments")
     p.set_defaults(run=cmd_key)
 
     p = sub.add_parser("autograde", help="grade submitted/<student>/<assignment> in the sandbox")
@@ -274,6 +329,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model that a notebook loads")
     p.add_argument("recipe")
     p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser(
+        "examples", help="check (or --update) the example submissions derived from source"
+    )
+    p.add_argument("--update", action="store_true", help="rewrite the stale ones")
+    p.set_defaults(run=cmd_examples)
+
+    p = sub.add_parser("bench", help="runtime figures, grading speed and threshold margins")
+    p.add_argument("assignments", nargs="*", help="default: all assignments")
+    p.add_argument("--json", help="also write the figures to this file")
+    p.add_argument("--no-grading", action="store_true", help="skip overhead and throughput")
+    p.add_argument("--no-margins", action="store_true", help="skip the threshold margins")
+    p.add_argument("--repeats", type=int, default=3, help="interleaved runs per compared figure")
+    p.add_argument("--seeds", type=int, default=10, help="seeds per margin approach")
+    p.set_defaults(run=cmd_bench)
+
+    p = sub.add_parser(
+        "margins", help="how often reference, alternative and wrong approaches pass, over seeds"
+    )
+    p.add_argument("--case", action="append", help="only this case (repeatable)")
+    p.add_argument("--seeds", type=int, default=10, help="seeds per approach (default 10)")
+    p.set_defaults(run=cmd_margins)
     return parser
 
 
@@ -289,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.run(Course.find(), args)
+    except CheckFailed as failure:
+        print(f"dlbmt: {failure}", file=sys.stderr)
+        return 1
     except CourseError as error:
         print(f"dlbmt: {error}", file=sys.stderr)
         return 2

@@ -12,15 +12,13 @@
   The expected points per task are in ``examples/expected_scores.json``.
 * ``typical`` is kept by hand: a student with typical mistakes.
 
-``python -m dlbmt.tools.examples --update`` rewrites the derived ones (the "goldens").
+``dlbmt examples --update`` rewrites the derived ones (the "goldens").
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 import runpy
-import sys
 from pathlib import Path
 
 import nbformat
@@ -95,23 +93,14 @@ def derived_examples(course: Course) -> dict[Path, str]:
     return files
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--update", action="store_true", help="rewrite the derived examples")
-    args = parser.parse_args(argv)
-    course = Course.find()
+def update_examples(course: Course, *, write: bool) -> list[Path]:
+    """The derived example submissions that are stale; rewritten when ``write``."""
     stale = []
     for relative, text in derived_examples(course).items():
         path = course.root / relative
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             stale.append(relative)
-            if args.update:
+            if write:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
-    for relative in stale:
-        print(("updated " if args.update else "stale ") + str(relative))
-    return 1 if stale and not args.update else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return stale

@@ -31,7 +31,7 @@ minus the points of its failing checks; the actual score must equal it exactly.
 
 Usage (from inside the course folder)::
 
-    python -m dlbmt.tools.mutation 01_grundlagen --workers 2
+    dlbmt selftest 01_grundlagen --workers 2
 
 The answer key is (re)built as for grading and, as a baseline, graded against
 itself: it must get full points, or no mutant can be judged. Each mutant's
@@ -41,12 +41,10 @@ inspection.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
 import shutil
-import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -334,6 +332,7 @@ def _reference_notebook(course: Course, assignment: str, source_path: Path):
 
 def selftest(
     course: Course,
+    *,
     assignments: str | Sequence[str],
     workers: int = 2,
     tasks: Iterable[str] | None = None,
@@ -505,28 +504,3 @@ def format_report(report: SelfTestReport) -> str:
     verdict = "all mutants lose exactly the expected points" if report.ok else "MISMATCHES"
     lines.append(f"\n{verdict} ({report.seconds:.0f} s)")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m dlbmt.tools.mutation",
-        description="Grader self-test: replace each task's solution by its release stub and "
-        "check that exactly that task's points and those of its declared dependents are lost.",
-    )
-    parser.add_argument("assignments", nargs="*", help="assignments to test (default: all)")
-    parser.add_argument("--workers", type=int, default=2, help="notebooks executed at a time")
-    parser.add_argument("--task", action="append", dest="tasks", help="only this task's mutant")
-    args = parser.parse_args(argv)
-    try:
-        course = Course.find()
-        assignments = args.assignments or course.assignments()
-        report = selftest(course, assignments, workers=args.workers, tasks=args.tasks)
-    except CourseError as error:
-        print(error, file=sys.stderr)
-        return 2
-    print(format_report(report))
-    return 0 if report.ok else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,7 +8,7 @@ from dlbmt.grading.course import Course
 from dlbmt.grading.gradebook import open_gradebook
 
 
-def scores(course: Course, assignment: str | None = None) -> dict[tuple[str, str], dict]:
+def scores(course: Course, *, assignment: str | None = None) -> dict[tuple[str, str], dict]:
     """{(assignment, student): {grade_id: score, ...}} for every graded submission."""
     table: dict[tuple[str, str], dict] = {}
     with open_gradebook(course) as gradebook:
@@ -30,8 +30,8 @@ def scores(course: Course, assignment: str | None = None) -> dict[tuple[str, str
     return table
 
 
-def score_table(course: Course, assignment: str | None = None) -> str:
-    table = scores(course, assignment)
+def score_table(course: Course, *, assignment: str | None = None) -> str:
+    table = scores(course, assignment=assignment)
     if not table:
         return "No graded submissions yet."
     lines = []

@@ -5,7 +5,7 @@ of them a module here (``nb1``, ``nb2``, ``nb3``) trains networks the way the
 reference solution does and the way a typical wrong answer does, each with many
 seeds, and judges every one with exactly the graders' rule. The reference
 approach must pass for every seed and the wrong ones for none; the figures show
-how much room there is. ``make bench`` prints them (``dlbmt bench --margins``).
+how much room there is. ``make bench`` prints them (``dlbmt bench``).
 
 A module defines ``cases(course)``, returning a list of :class:`MarginCase`, or a
 single case as module constants ``NAME``, ``THRESHOLD``, ``APPROACHES`` (approach ->
@@ -121,19 +121,3 @@ def format_rows(rows: list[dict]) -> str:
         for name, (low, median, high) in row["figures"].items():
             lines.append(f"    {name}: {low:.4g} .. {high:.4g} (median {median:.4g})")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--case", action="append", help="only this case (repeatable)")
-    args = parser.parse_args(argv)
-    rows = measure(Course.find(), args.seeds, args.case)
-    print(format_rows(rows))
-    return 0 if holds(rows) else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
