@@ -7,7 +7,8 @@ import pytest
 from scipy import ndimage
 
 from dlbmt.errors import CourseError
-from dlbmt.glyphs import DEFAULT_CHARS, font_path, render_glyphs
+from dlbmt.fonts import dejavu_sans
+from dlbmt.glyphs import DEFAULT_CHARS, render_glyphs
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +64,19 @@ def test_size_scales_the_box():
 
 
 def test_font_comes_from_matplotlib():
-    assert font_path().name == "DejaVuSans.ttf"
-    assert "matplotlib" in str(font_path())
+    assert dejavu_sans().name == "DejaVuSans.ttf"
+    assert "matplotlib" in str(dejavu_sans())
+    assert dejavu_sans(bold=True).name == "DejaVuSans-Bold.ttf"
+
+
+def test_a_missing_font_is_a_german_message(monkeypatch, tmp_path):
+    import matplotlib
+
+    from dlbmt.errors import CourseError
+
+    monkeypatch.setattr(matplotlib, "get_data_path", lambda: str(tmp_path))
+    with pytest.raises(CourseError, match="installieren Sie matplotlib neu"):
+        dejavu_sans()
 
 
 def test_invisible_character_raises_course_error():

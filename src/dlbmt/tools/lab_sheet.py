@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
 from dlbmt.datafiles import DataFile
+from dlbmt.fonts import dejavu_sans
 from dlbmt.labsheet import CSV_PATH, PNG_PATH
 from dlbmt.tools.excel_damage import SHEET_DATE, damage_lab_sheet, write_damaged_csv
 
@@ -66,10 +66,7 @@ def true_lab_sheet() -> pd.DataFrame:
 
 
 def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    # DejaVu ships with matplotlib, so the image renders the same on every machine.
-    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name
-    return ImageFont.truetype(str(path), size)
+    return ImageFont.truetype(str(dejavu_sans(bold)), size)
 
 
 def render_lab_sheet(target: Path) -> None:

@@ -99,10 +99,6 @@ def read_manifest(data_dir: Path) -> dict:
         raise CourseError(f"{path} is not valid JSON ({error}). Rebuild it.") from None
 
 
-def manifest_hash(data_dir: Path) -> str:
-    return sha256_of(data_dir / MANIFEST_NAME)
-
-
 def verify(data_dir: Path) -> list[str]:
     """Problems found when the files are compared with the manifest (empty when all is well)."""
     problems = []
