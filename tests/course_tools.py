@@ -9,10 +9,10 @@ from pathlib import Path
 import nbformat
 
 from dlbmt.grading.commands import run_module
-from dlbmt.grading.course import Course
+from dlbmt.grading.course import GRADING_PARTS, Course
 
 REPO = Path(__file__).resolve().parents[1]
-COURSE_PARTS = ("nbgrader_config.py", "source", "release", "graders", "data", "examples")
+COURSE_PARTS = (*GRADING_PARTS, "examples")
 
 
 def copy_course(target: Path, parts=COURSE_PARTS) -> Path:

@@ -13,6 +13,10 @@ from pathlib import Path
 
 from dlbmt.errors import CourseError
 
+# What a working copy of the course needs to release and grade: the config, the notebooks,
+# the graders and the data (not the gradebook, submissions or the instructor's secret).
+GRADING_PARTS = ("nbgrader_config.py", "source", "release", "graders", "data")
+
 
 @dataclass(frozen=True)
 class Course:

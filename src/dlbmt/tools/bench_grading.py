@@ -22,10 +22,9 @@ import time
 from pathlib import Path
 
 from dlbmt.grading.commands import run_module
-from dlbmt.grading.course import Course
+from dlbmt.grading.course import GRADING_PARTS, Course
 
 STUDENTS = ("reference", "typical")
-COURSE_PARTS = ("nbgrader_config.py", "source", "release", "graders", "data")
 # nbgrader as it ships: its own Execute and SaveAutoGrades, no sandbox, no graders.
 STOCK_CONFIG = """
 c = get_config()
@@ -43,7 +42,7 @@ def course_copy(
     ``keys``: a ``.grading/key`` folder to reuse, so that recording the answer keys
     is neither repeated nor measured.
     """
-    course.copy_parts(target, COURSE_PARTS)
+    course.copy_parts(target, GRADING_PARTS)
     if stock:
         (target / "nbgrader_config.py").write_text(STOCK_CONFIG, encoding="utf-8")
     examples = course.root / "examples" / "submissions"
