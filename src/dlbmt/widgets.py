@@ -36,11 +36,14 @@ LAYERS = (
     ("Schicht 3 (Ausgabe)", ("w4", "w5", "b4")),
 )
 # Ranges fit for fine tuning: a good hand fit needs weights of about 0.3 to 2 and biases
-# of about -4 to 4; on a slider of 300 px one pixel is then 0.02 (weights) or 0.03
+# of about -4 to 4. The 300 px of a slider include its label; on the track of about
+# 195 px (measured in JupyterLab 4 and Notebook 7) one pixel is 0.03 (weights) or 0.05
 # (biases). Typed values beyond a range widen it.
 WEIGHT_RANGE = 3.0
 BIAS_RANGE = 5.0
-SLIDER_STEP = 0.01
+# The browser snaps a slider's value to its step, typed values included: a step of
+# 0.001 keeps the three decimals a student types.
+SLIDER_STEP = 0.001
 # Number fields show at most three decimals, so slider steps never show float noise
 # such as 4.130000000000001.
 DECIMALS = 3
