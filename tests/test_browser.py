@@ -458,7 +458,7 @@ def test_feedback_page_is_german_and_honest(feedback_html, page):
     expect(pending).to_contain_text("Ihre Antwort")
 
     text = page.locator("body").inner_text()
-    for english in ("Student's answer", "Written response", "Score:", "Test cell"):
+    for english in ("Student's answer", "Written response", "Score:", "Test cell", "In [", "Out["):
         assert english not in text, english
     source = page.content()
     for hidden in ("BEGIN HIDDEN TESTS", "Recorder("):

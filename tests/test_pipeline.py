@@ -155,6 +155,8 @@ def test_provisional_feedback_says_which_answers_are_not_graded_yet(graded_cours
         assert german in html
     for english in ("Written response", "Student's answer", "Test cell", "Score:", "(Top)"):
         assert english not in html
+    # No English prompts either ("In [ ]:", "Out[ ]:").
+    assert "In&nbsp;[" not in html and "Out[" not in html
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
