@@ -1,8 +1,26 @@
-"""Task 2b: choosing OCT augmentations, applying them, and the retraining experiment."""
+"""Task 2b: choosing OCT augmentations, applying them, and the retraining experiment.
+
+Images are compared with the drusen scan read from data/; the retrained network is
+loaded from the recorded Keras file and judged here on the public test scans and on
+held-out scans (nb2_heldout), against the shipped model loaded from data/.
+"""
 
 import numpy as np
 import pytest
+from nb2_heldout import (
+    architecture,
+    as_batch,
+    experiment_figures,
+    public_test_scans,
+    recognises_new_scans,
+    saw_the_test_images,
+    shipped_model,
+)
 from scipy import ndimage
+
+from dlbmt.grading.answers import MissingAnswer
+from dlbmt.grading.judging import accuracy, keras_model, predict
+from dlbmt.oct import load_drusen_image
 
 OFFERED = {"flipud", "fliplr", "rotation", "helligkeit", "rauschen"}
 # Flipped images must equal the mirrored original; 0.5 gray levels absorb a float/uint8 round trip.
@@ -25,15 +43,11 @@ MIN_BRIGHTNESS_SHIFT = 5.0
 # default strength) and keeps the mean brightness (measured shifts <= 1.5 gray levels).
 MIN_NOISE_CORRELATION = 0.8
 MAX_NOISE_MEAN_SHIFT = 15.0
-# Shipped model: the recorded value and the key evaluate the same fixed model on the same 400
-# images; 1.5 images of slack absorb float round-off on another CPU.
+# Recorded accuracies and the graders' own see the same model on the same 400 images; 1.5
+# images of slack absorb float round-off on another CPU.
 ACCURACY_AGREEMENT = 1.5 / 400
-# Retrained with augmentation (12 epochs, seeds 0 and 1, measured on 2 cores): fliplr+rotation
-# 0.83-0.84, fliplr+rotation+brightness 0.83-0.85, the reference (+ vertical shift) 0.93; the
-# shipped model reaches 0.715 and vertical flips alone 0.76. 0.80 accepts every sensible
-# choice of the offered operations with a margin for seed and CPU variation and rejects
-# training without (useful) augmentation.
-MIN_AUGMENTED_ACCURACY = 0.80
+# The retrained network is judged on held-out scans and checked for a test-set leak with the
+# rule in nb2_heldout (MAX_HELDOUT_CROSSENTROPY, MAX_CONFIDENCE_RATIO, with the measurements).
 # An operation whose output correlates this well with the vertically mirrored scan (and better
 # than with the scan itself) is a vertical flip; a flip gives 1.0, valid operations <= 0.4.
 FLIPUD_CORRELATION = 0.9
@@ -111,95 +125,121 @@ def _shows_operation(name: str, image: np.ndarray, original: np.ndarray) -> bool
     )
 
 
-def _images(answers) -> dict[str, np.ndarray]:
+def _original() -> np.ndarray:
+    """The drusen scan of the task, read from data/ (never from the kernel)."""
+    return load_drusen_image().astype(float)
+
+
+def _shown_operations(answers) -> tuple[int, int]:
+    """(images that show their named operation, images handed in), each judged on its own."""
     names = answers.get("names")
-    assert isinstance(names, list) and len(names) == 3 and set(names) <= OFFERED, (
-        "augmentiert soll drei Bilder enthalten, unter den Namen der angebotenen Operationen."
+    assert isinstance(names, list), (
+        "augmentiert soll ein Dictionary sein, das Operationsnamen auf Bilder abbildet."
     )
-    original = answers.get("original")
-    images = {name: _gray(answers.get(f"image_{name}"), original) for name in names}
-    for name, image in images.items():
-        assert image.shape == original.shape, (
-            f"Das Bild zu {name!r} hat nicht die Form des Beispielbildes (96, 96)."
-        )
-    return images
+    original = _original()
+    shown = 0
+    for name in {str(n) for n in names} & OFFERED:
+        try:
+            image = _gray(answers.get(f"image_{name}"), original)
+        except MissingAnswer:
+            continue
+        if image.shape == original.shape and _shows_operation(name, image, original):
+            shown += 1
+    return shown, len(names)
 
 
 @pytest.mark.task("nb2_aug_images", points=1)
-def test_three_transformed_images(answers, key):
-    """Drei transformierte Bilder in der Form des Beispielbildes."""
-    _images(answers)
+def test_two_images_show_their_operation(answers, key):
+    """Mindestens zwei Bilder zeigen je die genannte Operation."""
+    shown, _ = _shown_operations(answers)
+    assert shown >= 2, (
+        "Weniger als zwei Bilder in augmentiert zeigen die genannte Operation als sichtbare "
+        "Veränderung des Beispielbildes drusen in der Form (96, 96). Schlüssel sind die Namen "
+        "der Operationen aus der Tabelle."
+    )
 
 
 @pytest.mark.task("nb2_aug_images", points=1)
-def test_images_show_their_operation(answers, key):
-    """Jedes Bild zeigt die genannte Operation (Spiegelung, Drehung, Helligkeit, Rauschen)."""
-    original = answers.get("original")
-    wrong = [
-        name
-        for name, image in _images(answers).items()
-        if not _shows_operation(name, image, original)
-    ]
-    assert not wrong, (
-        f"Die Bilder zu {', '.join(sorted(wrong))} zeigen nicht die genannte Operation oder keine "
-        "sichtbare Veränderung des Beispielbildes drusen."
+def test_all_three_images_show_their_operation(answers, key):
+    """Drei Bilder, und jedes zeigt die genannte Operation."""
+    shown, handed_in = _shown_operations(answers)
+    assert handed_in == 3 and shown == 3, (
+        "Nicht alle drei Bilder in augmentiert zeigen die genannte Operation (oder es sind nicht "
+        "genau drei). Prüfen Sie jedes Bild in der Anzeige: Ist die Veränderung sichtbar und "
+        "passt sie zum Namen?"
     )
 
 
-def _retrained_accuracy(answers, key) -> float:
-    probabilities = answers.get("test_probabilities")
-    labels = key.get("y_test")
-    assert probabilities.shape == (labels.size, 4), (
-        "modell_augmentiert liefert für die Testbilder nicht eine Zeile mit vier "
-        "Wahrscheinlichkeiten je Bild."
+def _retrained(answers):
+    model = keras_model(answers.get("model"), "modell_augmentiert")
+    assert architecture(model) == architecture(shipped_model()), (
+        "modell_augmentiert hat eine andere Architektur als das vortrainierte Netz. Trainieren Sie "
+        "es mit train_oct_model."
     )
-    return float(np.mean(np.argmax(probabilities, axis=1) == labels))
+    return model
 
 
 @pytest.mark.task("nb2_experiment", points=1, depends_on=("nb2_oct_predict",))
 def test_accuracy_of_the_pretrained_network(answers, key):
     """genauigkeit_original: Genauigkeit des vortrainierten Netzes auf dem Testdatensatz."""
+    images, labels = public_test_scans()
+    measured = accuracy(predict(shipped_model(), as_batch(images)), labels)
     given = answers.get("accuracy_shipped")
-    assert abs(given - key.get("accuracy_shipped")) <= ACCURACY_AGREEMENT, (
+    assert isinstance(given, float) and abs(given - measured) <= ACCURACY_AGREEMENT, (
         "genauigkeit_original ist nicht die Genauigkeit des vortrainierten oct_model auf "
         "x_test, y_test. Messen Sie sie mit evaluate(oct_model, x_test, y_test)."
     )
 
 
 @pytest.mark.task("nb2_experiment", points=1, depends_on=("nb2_oct_predict",))
-def test_augmented_training_reaches_the_accuracy(answers, key):
-    """Dasselbe Netz, mit Augmentation trainiert, erreicht mindestens 80 % auf dem Testdatensatz."""
-    assert answers.get("parameters") == key.get("parameters"), (
-        "modell_augmentiert hat eine andere Architektur als das vortrainierte Netz. Trainieren Sie "
-        "es mit train_oct_model."
+def test_augmented_network_recognises_new_scans(answers, key, heldout_seed):
+    """modell_augmentiert (nur mit x_train und Augmentation trainiert) erkennt neue OCT-Scans."""
+    figures = experiment_figures(_retrained(answers), heldout_seed)
+    assert not saw_the_test_images(figures), (
+        "modell_augmentiert ist sich auf den Testbildern viel sicherer als auf neuen Scans "
+        "derselben Art: Es wurde offenbar mit den Testbildern trainiert. Trainieren Sie nur mit "
+        "x_train, y_train; der Testdatensatz dient allein der Messung."
     )
-    assert _retrained_accuracy(answers, key) >= MIN_AUGMENTED_ACCURACY, (
-        "Das mit Augmentation trainierte Netz erreicht auf dem Testdatensatz weniger als 80 %. "
-        "Bilden Ihre Operationen die Variationen des Testdatensatzes nach (Augenseite, Neigung, "
-        "Helligkeit, Lage)?"
+    assert recognises_new_scans(figures), (
+        "Das mit Augmentation trainierte Netz erkennt neue OCT-Scans kaum besser als ein Netz "
+        "ohne Augmentation: zu viele falsche oder unsichere Vorhersagen. Bilden Ihre Operationen "
+        "die Variationen des Testdatensatzes nach (Augenseite, Neigung, Helligkeit, Lage)?"
     )
 
 
 @pytest.mark.task("nb2_experiment", points=1, depends_on=("nb2_oct_predict",))
-def test_recorded_accuracy_is_the_models(answers, key):
-    """genauigkeit_augmentiert ist die gemessene Genauigkeit von modell_augmentiert."""
-    recomputed = _retrained_accuracy(answers, key)
-    assert abs(answers.get("accuracy_augmented") - recomputed) <= ACCURACY_AGREEMENT, (
-        "genauigkeit_augmentiert passt nicht zu den Vorhersagen von modell_augmentiert auf x_test. "
-        "Messen Sie sie mit evaluate(modell_augmentiert, x_test, y_test)."
+def test_recorded_accuracy_is_the_models(answers, key, heldout_seed):
+    """genauigkeit_augmentiert: Genauigkeit von modell_augmentiert auf ungelernten Testbildern."""
+    figures = experiment_figures(_retrained(answers), heldout_seed)
+    assert not saw_the_test_images(figures), (
+        "genauigkeit_augmentiert misst nichts: modell_augmentiert hat die Testbilder offenbar im "
+        "Training gesehen. Trainieren Sie nur mit x_train, y_train."
+    )
+    given = answers.get("accuracy_augmented")
+    assert (
+        isinstance(given, float) and abs(given - figures["public_accuracy"]) <= ACCURACY_AGREEMENT
+    ), (
+        "genauigkeit_augmentiert passt nicht zu modell_augmentiert auf x_test. Messen Sie sie mit "
+        "evaluate(modell_augmentiert, x_test, y_test)."
     )
 
 
 @pytest.mark.task("nb2_experiment", points=1, depends_on=("nb2_oct_predict",))
 def test_no_vertical_flip_among_the_operations(answers, key):
-    """Keine Operation spiegelt die Bilder vertikal."""
+    """Jede Operation verändert das Bild, und keine spiegelt es vertikal."""
     outputs = answers.get("operations_on_drusen")
-    original = key.get("drusen")
+    original = _original()
     assert outputs.ndim == 3 and len(outputs) >= 1, (
         "operationen soll mindestens eine Operation enthalten."
     )
     for output in outputs:
         output = _gray(output, original)
+        # An operation that leaves the scan as it is adds nothing. Measured on the drusen scan:
+        # the reference operations change it by 11 to 31 grey levels on average, those of the
+        # corpus's valid students by 4.3 or more, an identity by 0.
+        assert np.mean(np.abs(output - original.astype("float64"))) >= MIN_MEAN_CHANGE, (
+            "Mindestens eine Operation lässt das Bild unverändert; sie ist keine Augmentation."
+        )
         as_flipped = _correlation(output, np.flipud(original))
         assert not (
             as_flipped >= FLIPUD_CORRELATION and as_flipped > _correlation(output, original)

@@ -1,10 +1,17 @@
-"""Task 2a: the repaired lab sheet, the Excel date decoder and the reference-range helper."""
+"""Task 2a: the repaired lab sheet, the Excel date decoder and the reference-range helper.
+
+The truth is the answer key (the source notebook's repaired sheet and the source
+functions on the same hidden inputs); the damaged CSV is read from data/ here.
+"""
 
 import re
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from dlbmt.labsheet import CSV_PATH
+from dlbmt.settings import data_path
 
 COLUMNS = ["Laborid", "Bezeichnung", "Einheit", "Normalwert", "Wert"]
 DESCRIPTIVE_COLUMNS = ["Bezeichnung", "Einheit", "Normalwert"]
@@ -14,7 +21,7 @@ VALUE_TOLERANCE = 1e-6
 # Decoded candidates are numbers with at most two decimals; 1e-9 absorbs float arithmetic.
 CANDIDATE_TOLERANCE = 1e-9
 # How German Excel shows a coerced date ("05. Jul", "Feb 43"); used to find those rows in the
-# raw CSV recorded in the key.
+# damaged CSV.
 EXCEL_DATE = re.compile(r"\s*(\d{1,2}\. [A-Z][a-z]{2}|[A-Z][a-z]{2} \d{2})\s*")
 
 
@@ -43,9 +50,16 @@ def _values_by_name(frame: pd.DataFrame) -> dict[str, list[float]]:
     return values
 
 
+def _raw_sheet() -> pd.DataFrame:
+    """The damaged CSV exactly as it lies in data/, every cell as text."""
+    return pd.read_csv(
+        data_path(CSV_PATH), sep=";", encoding="latin-1", keep_default_na=False, dtype=str
+    )
+
+
 def _value_rows(key, want_dates: bool) -> list[tuple[str, float]]:
     truth = key.get("lab_sheet")
-    raw = key.get("raw_sheet")
+    raw = _raw_sheet()
     dated = {
         str(name).strip()
         for name, shown in zip(raw["Bezeichnung"], raw.iloc[:, -1], strict=True)
@@ -216,8 +230,9 @@ def test_decides_by_the_reference_range(answers, key):
     given = answers.get("decidable")
     assert _same_decisions(given, key.get("decidable")), (
         "In Fällen, die sich entscheiden lassen, liefert wert_aus_normalbereich nicht den "
-        "richtigen Kandidaten. Prüfen Sie offene Bereiche wie „<2.5“ und „>1.2“ und den Fall mit "
-        "nur einem Kandidaten." + _errors(given)
+        "richtigen Kandidaten. Prüfen Sie offene Bereiche wie „<2.5“ und „>1.2“, Kandidaten genau "
+        "auf einer Grenze (die Grenzen gehören zum Bereich) und den Fall mit nur einem "
+        "Kandidaten." + _errors(given)
     )
 
 
@@ -227,5 +242,5 @@ def test_undecidable_gives_none(answers, key):
     given = answers.get("undecidable")
     assert _same_decisions(given, key.get("undecidable")), (
         "Liegen keiner oder mehrere Kandidaten im Normalbereich, soll wert_aus_normalbereich None "
-        "zurückgeben." + _errors(given)
+        "zurückgeben. Auch ein Kandidat genau auf einer Grenze liegt im Bereich." + _errors(given)
     )

@@ -1,4 +1,4 @@
-"""Tasks 1 and 2: the lab's two images and the shipped model's predictions for them."""
+"""Tasks 1 and 2: the lab's two images, the shipped model's outputs and the student's class rule."""
 
 import numpy as np
 import pytest
@@ -35,11 +35,17 @@ def test_predictions_are_the_models(answers, key):
 
 
 @pytest.mark.task("nb3_classify", points=1, depends_on=("nb3_load_images",))
-def test_classes_are_the_argmax(answers, key):
-    """klassen sind die vorhergesagten Klassen (Index der größten Wahrscheinlichkeit)."""
-    given, expected = answers.get("klassen"), key.get("klassen")
-    assert given.shape == expected.shape, "klassen soll eine Klasse je Bild enthalten."
-    assert np.array_equal(given, expected), (
-        "Mindestens eine vorhergesagte Klasse stimmt nicht. Die Klasse ist der Index der größten "
-        "Softmax-Ausgabe je Bild (np.argmax entlang der Klassen-Achse)."
+def test_classes_are_the_largest_probability_per_row(answers, key):
+    """klassen_aus liefert je Zeile den Index der größten Wahrscheinlichkeit, auch für N != 2."""
+    for name in ("klassen_5", "klassen_3"):
+        given, expected = answers.get(name), key.get(name)
+        assert given.shape == expected.shape and np.array_equal(given, expected), (
+            "klassen_aus liefert für Ausgaben anderer Bilder (mehr oder weniger als zwei Zeilen) "
+            "nicht je Zeile die Klasse mit der größten Wahrscheinlichkeit. Über welche Achse "
+            "suchen Sie das Maximum?"
+        )
+    probabilities, classes = answers.get("vorhersage"), answers.get("klassen")
+    assert probabilities.ndim == 2 and np.array_equal(classes, np.argmax(probabilities, axis=1)), (
+        "klassen ist nicht klassen_aus(vorhersage): je Bild der Index der größten "
+        "Wahrscheinlichkeit."
     )

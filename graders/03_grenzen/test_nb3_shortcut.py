@@ -1,7 +1,24 @@
-"""Tasks 5, 7 and 8: the revealing colormap, the shortcut audit and the fix."""
+"""Tasks 5, 7 and 8: the colormaps that reveal the stamp, the audit and the two fixes.
+
+The retrained model is judged as a model: the graders load ``model_neu`` and
+compute its figures themselves, on held-out knees made with the course's secret
+seed (``nb3_heldout``) and on the public audit set read from data/.
+"""
 
 import numpy as np
 import pytest
+from nb3_heldout import (
+    architecture,
+    finds_the_knees,
+    fix_figures,
+    heldout_knees,
+    looks_at_the_knee,
+    shipped_model,
+)
+
+from dlbmt.grading.answers import MissingAnswer
+from dlbmt.grading.judging import keras_model
+from dlbmt.mri import load_audit_set
 
 # Accuracies are ratios of counts of at most 120 images; 1e-9 only absorbs float formatting.
 RATIO_TOLERANCE = 1e-9
@@ -9,18 +26,9 @@ RATIO_TOLERANCE = 1e-9
 # flip to "gesund"); agreeing with the key on 95 % still allows another fill value to flip up
 # to 6 borderline images but rejects the unmasked predictions (75 % agreement).
 MASK_MIN_AGREEMENT = 0.95
-# The issue calls a model shortcut-bound when it finds at most 30 % of the unstamped abnormal
-# knees; the shipped model finds 0 %. The reference retraining (150 slices per class, 8 epochs)
-# measured 53 %; a fix has to leave the shortcut regime.
-FIX_MIN_ABNORMAL_UNSTAMPED = 0.3
-# A model that calls every knee abnormal also "finds" all unstamped abnormal knees; overall
-# accuracy on the balanced audit set is then 50 % (the shipped model: 50 %, reference: 72.5 %).
-FIX_MIN_OVERALL = 0.6
-# The shipped model's CAM peaks in the stamp box for 100 % of the stamped abnormal knees, the
-# reference retraining for 0 %; after a fix it may do so for at most half of them.
-FIX_MAX_POINTING_GAME = 0.5
-# Reported numbers may come from model(x) instead of model.predict(x) or from Grad-CAM instead
-# of CAM (maps differ by ~2e-7): that can flip one borderline image of 30, never two.
+# Reported numbers may come from model(x) instead of model.predict(x), or from the student's own
+# CAM (another upsampling), which may move a borderline peak across the box edge: one image of
+# 30, never two.
 REPORTED_TOLERANCE = 1.5 / 30
 SUBGROUPS = (
     "gesund_ohne_stempel",
@@ -28,17 +36,43 @@ SUBGROUPS = (
     "auffaellig_ohne_stempel",
     "auffaellig_mit_stempel",
 )
+# Measured with imshow's default scaling on Bild 1 (tests/unit/test_mri.py): the CIEDE2000 colour
+# difference between the inked stamp and the air around it is 35 with flag, 0.7 with summer and
+# with rainbow (gray 0.5, jet 1.9), at a threshold of perception of about 1. "Deutlich" in the
+# task text means readable at first sight: flag only.
+COLORMAPS = ("summer", "flag", "rainbow")
+
+
+def _revealing(answers) -> list:
+    given = answers.get("revealing")
+    assert isinstance(given, list), "stempel_sichtbar_mit soll eine Liste von Colormap-Namen sein."
+    return given
+
+
+def _colormap_check(answers, key, cmap: str) -> None:
+    shows = cmap in key.get("revealing")
+    assert (cmap in _revealing(answers)) == shows, (
+        f"Die Colormap {cmap} ist falsch eingeordnet. Vergleichen Sie die linke untere Ecke von "
+        "Bild 1 und Bild 2: Deutlich heißt auf den ersten Blick lesbar, nicht nur erahnt."
+    )
 
 
 @pytest.mark.task("nb3_colormaps", points=1, depends_on=("nb3_load_images",))
-def test_colormaps_that_reveal_the_stamp(answers, key):
-    """Die Colormaps, mit denen der Stempel in Bild 1 deutlich sichtbar wird."""
-    given = answers.get("revealing")
-    assert isinstance(given, list), "stempel_sichtbar_mit soll eine Liste von Colormap-Namen sein."
-    assert given == key.get("revealing"), (
-        "Die Auswahl stimmt nicht. Vergleichen Sie die linke untere Ecke von Bild 1 und Bild 2 in "
-        "jeder der drei Colormaps: Wo erkennen Sie einen Schriftzug deutlich, nicht nur erahnt?"
-    )
+def test_colormap_summer(answers, key):
+    """summer richtig eingeordnet (zeigt den Stempel deutlich oder nicht)."""
+    _colormap_check(answers, key, "summer")
+
+
+@pytest.mark.task("nb3_colormaps", points=1, depends_on=("nb3_load_images",))
+def test_colormap_flag(answers, key):
+    """flag richtig eingeordnet (zeigt den Stempel deutlich oder nicht)."""
+    _colormap_check(answers, key, "flag")
+
+
+@pytest.mark.task("nb3_colormaps", points=1, depends_on=("nb3_load_images",))
+def test_colormap_rainbow(answers, key):
+    """rainbow richtig eingeordnet (zeigt den Stempel deutlich oder nicht)."""
+    _colormap_check(answers, key, "rainbow")
 
 
 def _accuracies(answers, name: str, keys: tuple[str, ...]) -> dict:
@@ -70,23 +104,26 @@ def test_audit_of_the_shipped_model(answers, key):
 
 @pytest.mark.task("nb3_audit", points=1)
 def test_subgroups_on_other_predictions(answers, key):
-    """genauigkeit_je_gruppe: die vier Untergruppen bei anderen Vorhersagen."""
-    given = _accuracies(answers, "hidden", SUBGROUPS)
-    assert _same(given, key.get("hidden"), SUBGROUPS), (
-        "Bei anderen Vorhersagen stimmt mindestens eine Untergruppe nicht. Jede Gruppe sind die "
-        "Bilder mit einem bestimmten label und einem bestimmten stamped; Genauigkeit ist der "
-        "Anteil richtiger Vorhersagen in der Gruppe (nicht ihre Anzahl)."
-    )
+    """genauigkeit_je_gruppe: die vier Untergruppen bei anderen Vorhersagen und Tabellen."""
+    for name in ("hidden", "hidden_subset"):
+        given = _accuracies(answers, name, SUBGROUPS)
+        assert _same(given, key.get(name), SUBGROUPS), (
+            "Bei anderen Vorhersagen oder einer anderen Tabelle stimmt mindestens eine Untergruppe "
+            "nicht. Jede Gruppe sind die Zeilen von tabelle mit einem bestimmten label und einem "
+            "bestimmten stamped; Genauigkeit ist der Anteil richtiger Vorhersagen in der Gruppe "
+            "(nicht ihre Anzahl)."
+        )
 
 
 @pytest.mark.task("nb3_audit", points=1)
 def test_overall_accuracy_on_other_predictions(answers, key):
-    """genauigkeit_je_gruppe: Gesamtgenauigkeit bei anderen Vorhersagen."""
-    given = _accuracies(answers, "hidden", ("gesamt",))
-    assert _same(given, key.get("hidden"), ("gesamt",)), (
-        "Bei anderen Vorhersagen stimmt die Gesamtgenauigkeit nicht: Anteil richtiger Vorhersagen "
-        "unter allen Bildern."
-    )
+    """genauigkeit_je_gruppe: Gesamtgenauigkeit bei anderen Vorhersagen und Tabellen."""
+    for name in ("hidden", "hidden_subset"):
+        given = _accuracies(answers, name, ("gesamt",))
+        assert _same(given, key.get(name), ("gesamt",)), (
+            "Bei anderen Vorhersagen oder einer anderen Tabelle stimmt die Gesamtgenauigkeit "
+            "nicht: Anteil richtiger Vorhersagen unter allen Zeilen von tabelle."
+        )
 
 
 @pytest.mark.task("nb3_fix_mask", points=1)
@@ -103,60 +140,82 @@ def test_masked_predictions(answers, key):
     )
 
 
-def _new_model_figures(answers) -> tuple[float, float]:
-    predictions = answers.get("new_predictions")
-    labels, stamped = answers.get("audit_labels"), answers.get("audit_stamped")
-    assert predictions.shape == labels.shape, (
-        "model_neu soll eine Vorhersage je Audit-Bild liefern."
-    )
-    unstamped_abnormal = (labels == 1) & (stamped == 0)
-    return (
-        float(np.mean(predictions[unstamped_abnormal] == 1)),
-        float(np.mean(predictions == labels)),
+_FIGURES: dict = {}
+
+
+def _new_model(answers):
+    """model_neu, if it is a Keras model with the shipped model's architecture."""
+    model = keras_model(answers.get("model"), "model_neu")
+    if architecture(model) != architecture(shipped_model()):
+        raise MissingAnswer(
+            "model_neu hat nicht die Architektur von model. Bauen Sie es mit build_model() und "
+            "trainieren Sie es mit fit()."
+        )
+    return model
+
+
+def _heldout_figures(answers, heldout_seed: int) -> dict:
+    """The new model's figures on the held-out knees, computed once per submission."""
+    cache_key = (str(answers.folder), heldout_seed)
+    if cache_key not in _FIGURES:
+        model = _new_model(answers)
+        _FIGURES[cache_key] = fix_figures(model, *heldout_knees(heldout_seed))
+    return _FIGURES[cache_key]
+
+
+@pytest.mark.task("nb3_fix_retrain", points=1)
+def test_new_model_is_right_where_the_stamp_misleads(answers, key, heldout_seed):
+    """model_neu liegt auf neuen Knien auch dort meist richtig, wo model im Audit versagt."""
+    figures = _heldout_figures(answers, heldout_seed)
+    assert finds_the_knees(figures), (
+        "model_neu liegt auf neuen Knien bei gesunden Knien mit Stempel und auffälligen Knien "
+        "ohne Stempel zu oft falsch oder insgesamt kaum besser als Raten. Ist der Stempel in "
+        "Ihren Trainingsdaten wirklich unabhängig vom Label, und wurde es wie verlangt trainiert?"
     )
 
 
 @pytest.mark.task("nb3_fix_retrain", points=1)
-def test_new_model_finds_unstamped_abnormal_knees(answers, key):
-    """model_neu erkennt über 30 % der auffälligen Knie ohne Stempel, insgesamt besser als Raten."""
-    found, overall = _new_model_figures(answers)
-    assert found > FIX_MIN_ABNORMAL_UNSTAMPED, (
-        "model_neu erkennt auffällige Knie ohne Stempel kaum besser als das alte Netz. Ist der "
-        "Stempel in den neuen Trainingsdaten wirklich unabhängig vom Label (gleiche Rate in beiden "
-        "Klassen), und wurde lange genug trainiert?"
-    )
-    assert overall >= FIX_MIN_OVERALL, (
-        "model_neu ist auf dem ausgewogenen Audit-Datensatz insgesamt nicht besser als Raten. "
-        "Nennt es etwa alle Knie auffällig?"
-    )
-
-
-@pytest.mark.task("nb3_fix_retrain", points=1)
-def test_cam_leaves_the_stamp_corner(answers, key):
-    """Die CAM von model_neu liegt bei höchstens der Hälfte der gestempelten Knie in der Ecke."""
-    share = answers.get("new_pointing_game")
-    assert isinstance(share, float) and share <= FIX_MAX_POINTING_GAME, (
+def test_cam_of_new_model_leaves_the_stamp_corner(answers, key, heldout_seed):
+    """Die CAM von model_neu liegt bei höchstens der Hälfte neuer gestempelter Knie in der Ecke."""
+    figures = _heldout_figures(answers, heldout_seed)
+    assert looks_at_the_knee(figures), (
         "Die CAM von model_neu zeigt bei auffälligen Knien mit Stempel noch meist auf die "
         "Stempelecke: Das Netz nutzt den Stempel weiter."
     )
 
 
-@pytest.mark.task("nb3_fix_retrain", points=1, depends_on=("nb3_audit",))
+def _audit_figures(model, images, table) -> dict:
+    labels = table["label"].to_numpy().astype(int)
+    stamped = table["stamped"].to_numpy().astype(int)
+    return fix_figures(model, images, labels, stamped)
+
+
+@pytest.mark.task("nb3_fix_retrain", points=1, depends_on=("nb3_cam", "nb3_audit"))
 def test_reported_numbers_are_measured(answers, key):
-    """fix_zahlen enthält die gemessenen Zahlen des alten und des neuen Modells."""
-    given, expected = answers.get("fix_numbers"), key.get("fix_numbers")
-    assert isinstance(given, dict) and set(expected) <= set(given), (
+    """fix_zahlen sind die Zahlen, die altes und neues Modell auf audit_bilder erreichen."""
+    given = answers.get("fix_numbers")
+    names = (
+        "auffaellig_ohne_stempel_vorher",
+        "auffaellig_ohne_stempel_nachher",
+        "pointing_game_vorher",
+        "pointing_game_nachher",
+    )
+    assert isinstance(given, dict) and set(names) <= set(given), (
         "fix_zahlen soll die vier genannten Schlüssel haben."
     )
-    for name in ("auffaellig_ohne_stempel_vorher", "pointing_game_vorher"):
-        assert abs(given[name] - expected[name]) <= REPORTED_TOLERANCE, (
-            f"{name} passt nicht zum ausgelieferten Modell auf den Audit-Bildern ohne Abdecken."
+    model = keras_model(answers.get("model"), "model_neu")
+    images, table = load_audit_set()
+    measured = {}
+    for when, figures in (
+        ("vorher", _audit_figures(shipped_model(), images, table)),
+        ("nachher", _audit_figures(model, images, table)),
+    ):
+        measured[f"auffaellig_ohne_stempel_{when}"] = figures["found"]
+        measured[f"pointing_game_{when}"] = figures["pointing_game"]
+    for name in names:
+        value = given[name]
+        which = "model" if name.endswith("vorher") else "model_neu"
+        close = isinstance(value, int | float) and abs(value - measured[name]) <= REPORTED_TOLERANCE
+        assert close, (
+            f"{name} passt nicht zu dem, was {which} auf audit_bilder (ohne Abdecken) erreicht."
         )
-    found, _ = _new_model_figures(answers)
-    assert abs(given["auffaellig_ohne_stempel_nachher"] - found) <= REPORTED_TOLERANCE, (
-        "auffaellig_ohne_stempel_nachher passt nicht zu den Vorhersagen von model_neu auf "
-        "audit_bilder."
-    )
-    assert (
-        abs(given["pointing_game_nachher"] - answers.get("new_pointing_game")) <= REPORTED_TOLERANCE
-    ), "pointing_game_nachher passt nicht zur CAM (Klasse 1) von model_neu auf den Audit-Bildern."

@@ -52,8 +52,8 @@ def _check_image(image: np.ndarray, function: str) -> np.ndarray:
         np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
     ):
         raise CourseError(
-            f"{function} expects one grayscale image as a 2-D array (H, W) or (H, W, 1) "
-            f"of numbers, got shape {array.shape} and dtype {array.dtype}."
+            f"{function} erwartet ein Graubild als Zahlen-Array der Form (H, W) oder (H, W, 1), "
+            f"bekam aber die Form {array.shape} mit dem Typ {array.dtype}."
         )
     return array
 
@@ -92,7 +92,8 @@ def add_noise(
         noisy = values * (1.0 + generator.normal(0.0, sigma, size=values.shape))
     else:
         raise CourseError(
-            f"add_noise: unknown noise type {noise_typ!r}; use one of {', '.join(NOISE_TYPES)}."
+            f"add_noise: Die Rauschart {noise_typ!r} gibt es nicht; verwenden Sie "
+            f"{', '.join(repr(t) for t in NOISE_TYPES)}."
         )
     return _as_input_type(noisy, array)
 
@@ -133,7 +134,8 @@ def augment_dataset(
     images, labels = np.asarray(x), np.asarray(y)
     if len(images) != len(labels):
         raise CourseError(
-            f"augment_dataset: x has {len(images)} images but y has {len(labels)} labels."
+            f"augment_dataset: x enthält {len(images)} Bilder, y aber {len(labels)} labels; "
+            "zu jedem Bild gehört genau ein Label."
         )
     if isinstance(operations, Callable):
         operations = [operations]
@@ -142,15 +144,16 @@ def augment_dataset(
     for number, operation in enumerate(operations, start=1):
         if not callable(operation):
             raise CourseError(
-                f"augment_dataset: operation {number} is {operation!r}, not a function."
+                f"augment_dataset: operation {number} ist {operation!r} und keine Funktion. "
+                "Jede Operation ist eine Funktion operation(bild, rng)."
             )
         copies = np.empty_like(images)
         for index, image in enumerate(images):
             result = np.asarray(operation(image, rng))
             if result.shape != image.shape:
                 raise CourseError(
-                    f"augment_dataset: operation {number} turned an image of shape "
-                    f"{image.shape} into shape {result.shape}; it must keep the shape."
+                    f"augment_dataset: operation {number} macht aus einem Bild der Form "
+                    f"{image.shape} eines der Form {result.shape}; die Form muss gleich bleiben."
                 )
             copies[index] = _as_input_type(result.astype(np.float64), image)
         parts.append(copies)

@@ -49,8 +49,8 @@ def overlay(image, cam: np.ndarray, ax, cmap: str = "jet", alpha: float = 0.4):
         picture = picture[..., 0]
     if picture.shape != np.shape(cam):
         raise CourseError(
-            f"Image {picture.shape} and map {np.shape(cam)} differ in size; "
-            "compute the map from the same image."
+            f"Bild {picture.shape} und Karte {np.shape(cam)} sind verschieden groß; "
+            "berechnen Sie die Karte aus demselben Bild."
         )
     ax.imshow(picture, cmap="gray")
     ax.imshow(cam, cmap=cmap, alpha=alpha, vmin=0.0, vmax=1.0)
@@ -69,11 +69,13 @@ def mask_corner(images, box: Box, value: float | None = None) -> np.ndarray:
     array = np.array(images, copy=True)
     spatial = array[..., 0] if array.shape[-1] == 1 and array.ndim >= 3 else array
     if spatial.ndim not in (2, 3):
-        raise CourseError(f"mask_corner expects images of shape (N, H, W[, 1]), got {array.shape}.")
+        raise CourseError(
+            f"mask_corner erwartet Bilder der Form (N, H, W[, 1]), nicht {array.shape}."
+        )
     x0, y0, x1, y1 = box
     height, width = spatial.shape[-2:]
     if not (0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height):
-        raise CourseError(f"The box {box} does not fit into images of size {height} x {width}.")
+        raise CourseError(f"Die Box {box} passt nicht in Bilder der Größe {height} × {width}.")
     if value is None:
         band = spatial[..., max(2 * y0 - y1, 0) : y0, x0:x1]
         if band.shape[-2] == 0:

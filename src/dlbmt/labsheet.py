@@ -32,7 +32,7 @@ def parse_reference_range(text: str) -> tuple[float, float]:
         return float(part.replace(",", "."))
 
     if not isinstance(text, str):
-        raise CourseError(f"parse_reference_range expects a string, got {text!r}.")
+        raise CourseError(f"parse_reference_range erwartet einen Text, bekam aber {text!r}.")
     if match := _BETWEEN.fullmatch(text):
         return number(match.group(1)), number(match.group(2))
     if match := _BELOW.fullmatch(text):
@@ -40,5 +40,6 @@ def parse_reference_range(text: str) -> tuple[float, float]:
     if match := _ABOVE.fullmatch(text):
         return number(match.group(1)), math.inf
     raise CourseError(
-        f'parse_reference_range cannot read {text!r}. Use the forms "2.25-2.65", "<115" or ">65".'
+        f"parse_reference_range kann {text!r} nicht lesen. Möglich sind die Formen "
+        "„2.25-2.65“, „<115“ und „>65“."
     )

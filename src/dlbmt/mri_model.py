@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlbmt.mri import SIZE, as_model_input, knee_slices, make_cases
+from dlbmt.mri import SIZE, _as_model_input, knee_slices, make_cases
 
 SEED = 0
 # The second input channel shows only the darkest grey levels, where menisci,
@@ -51,7 +51,7 @@ def training_set(
     """Generated middle slices as model input (float32, N x 256 x 256 x 1) and labels."""
     cases = make_cases(n_per_class, n_per_class, seed, stamp_rate_normal, stamp_rate_abnormal)
     labels = np.array([int(c.abnormal) for c in cases], dtype=np.int64)
-    return as_model_input(knee_slices(cases)), labels
+    return _as_model_input(knee_slices(cases)), labels
 
 
 def fit(model, images: np.ndarray, labels: np.ndarray, epochs: int, seed: int = SEED):

@@ -22,7 +22,6 @@ has never seen.
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,7 +49,7 @@ TEST_PATH = "oct/oct_test.npz"
 DRUSEN_PATH = "oct/oct_drusen.png"
 MODEL_PATH = "oct/oct_model.keras"
 QUALITY_PATH = "oct/oct_model_quality.json"
-SAMPLES_PATH = "oct/oct_bilder.npz"
+EXPERIMENT_PATH = "oct/oct_experiment.json"
 SAMPLE_PNG_PATHS = tuple(f"oct/bild_{i}.png" for i in range(1, 5))
 
 TRAIN_SEED = 11
@@ -92,7 +91,8 @@ def _variation(variation: str | Variation) -> Variation:
         return variation
     if variation not in VARIATIONS:
         raise CourseError(
-            f"Unknown variation {variation!r}; use one of {sorted(VARIATIONS)} or a Variation."
+            f"Die variation {variation!r} gibt es nicht; verwenden Sie eine von "
+            f"{sorted(VARIATIONS)} oder eine Variation(...)."
         )
     return VARIATIONS[variation]
 
@@ -296,7 +296,7 @@ def generate_oct_image(
 ) -> np.ndarray:
     """One synthetic B-scan of class ``label`` (0=CNV, 1=DME, 2=DRUSEN, 3=NORMAL), uint8 (H, W)."""
     if label not in range(len(CLASSES)):
-        raise CourseError(f"generate_oct_image: label must be 0 to 3, got {label!r}.")
+        raise CourseError(f"generate_oct_image: label muss 0 bis 3 sein, nicht {label!r}.")
     return _acquire(_render_reflectivity(label, size, rng), _variation(variation), rng)
 
 
@@ -309,7 +309,7 @@ def generate_oct_dataset(
     """
     if n_per_class < 1:
         raise CourseError(
-            f"generate_oct_dataset: n_per_class must be at least 1, got {n_per_class}."
+            f"generate_oct_dataset: n_per_class muss mindestens 1 sein, nicht {n_per_class}."
         )
     chosen = _variation(variation)
     rng = np.random.default_rng(seed)
@@ -338,7 +338,8 @@ def _load_npz(relative: str) -> tuple[np.ndarray, np.ndarray]:
             return archive["x"], archive["y"]
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
         raise CourseError(
-            f"{relative} could not be read ({error}). Restore it with `dlbmt data build`."
+            f"{relative} ließ sich nicht lesen ({error}). Bitten Sie die Betreuung um die Datei "
+            "(oder stellen Sie sie mit `dlbmt data build` wieder her)."
         ) from None
 
 
@@ -352,16 +353,23 @@ def load_oct_test() -> tuple[np.ndarray, np.ndarray]:
     return _load_npz(TEST_PATH)
 
 
-def load_oct_samples() -> dict:
-    """Bild 1-4 for the notebook: ``images``, ``labels`` (true classes) and ``test_index``."""
-    path = data_path(SAMPLES_PATH)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise CourseError(
-            f"{SAMPLES_PATH} could not be read ({error}). Run `dlbmt train oct`."
-        ) from None
+def load_oct_samples() -> np.ndarray:
+    """Bild 1-4 for the notebook's diagnosis task: uint8 (4, 96, 96), no labels.
+
+    The four scans are not part of the test set; their diagnoses are for the
+    students to make.
+    """
+    images = []
+    for relative in SAMPLE_PNG_PATHS:
+        try:
+            with Image.open(data_path(relative)) as image:
+                images.append(np.asarray(image.convert("L")))
+        except OSError as error:
+            raise CourseError(
+                f"{relative} ließ sich nicht lesen ({error}). Bitten Sie die Betreuung um die "
+                "Datei (oder erzeugen Sie sie mit `dlbmt train oct` neu)."
+            ) from None
+    return np.stack(images)
 
 
 def load_drusen_image() -> np.ndarray:
@@ -382,29 +390,29 @@ def load_kermany_folder(
     folder = Path(root) / split
     if not folder.is_dir():
         raise CourseError(
-            f"load_kermany_folder: {folder} does not exist. Pass the OCT2017 folder that "
-            "holds train/ and test/, and split='train' or 'test'."
+            f"load_kermany_folder: {folder} gibt es nicht. Geben Sie den Ordner OCT2017 an, der "
+            "train/ und test/ enthält, und split='train' oder 'test'."
         )
     images, labels = [], []
     for index, name in enumerate(CLASSES):
         class_folder = folder / name
         if not class_folder.is_dir():
             raise CourseError(
-                f"load_kermany_folder: the class folder {class_folder} is missing. "
-                f"Each split needs the folders {', '.join(CLASSES)}."
+                f"load_kermany_folder: Der Klassenordner {class_folder} fehlt. Jeder Teil "
+                f"braucht die Ordner {', '.join(CLASSES)}."
             )
         files = sorted(
             p for p in class_folder.iterdir() if p.suffix.lower() in {".jpeg", ".jpg", ".png"}
         )
         if not files:
-            raise CourseError(f"load_kermany_folder: {class_folder} holds no JPEG images.")
+            raise CourseError(f"load_kermany_folder: {class_folder} enthält keine JPEG-Bilder.")
         for path in files[:limit]:
             try:
                 with Image.open(path) as image:
                     gray = image.convert("L").resize((size, size), Image.Resampling.BILINEAR)
             except OSError as error:
                 raise CourseError(
-                    f"load_kermany_folder: {path} is no readable image ({error})."
+                    f"load_kermany_folder: {path} ist kein lesbares Bild ({error})."
                 ) from None
             images.append(np.asarray(gray, dtype=np.uint8))
             labels.append(index)
@@ -454,20 +462,10 @@ def build_drusen_image(target: Path) -> None:
     _save_png(generate_oct_image(CLASSES.index("DRUSEN"), rng, "narrow"), target)
 
 
-def write_samples(
-    images: np.ndarray, labels: np.ndarray, test_index: np.ndarray, folder: Path
-) -> None:
-    """Store Bild 1-4 (chosen by the recipe) as PNGs and as one npz with their true labels."""
+def write_samples(images: np.ndarray, folder: Path) -> None:
+    """Store Bild 1-4 as PNGs, without anything that tells their class."""
     for image, relative in zip(images, SAMPLE_PNG_PATHS, strict=True):
         _save_png(image, folder / Path(relative).name)
-    save_npz(folder / Path(SAMPLES_PATH).name, images=images, labels=labels, test_index=test_index)
-
-
-def read_quality(path: Path) -> dict:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise CourseError(f"{path} could not be read ({error}). Run `dlbmt train oct`.") from None
 
 
 def build_oct_model(size: int = IMAGE_SIZE):
@@ -501,7 +499,7 @@ def _as_batch(x: np.ndarray) -> np.ndarray:
         array = array[..., None]
     if array.ndim != 4 or array.shape[-1] != 1:
         raise CourseError(
-            f"Expected grayscale scans of shape (N, H, W) or (N, H, W, 1), got {np.shape(x)}."
+            f"Erwartet werden Graubilder der Form (N, H, W) oder (N, H, W, 1), nicht {np.shape(x)}."
         )
     return array.astype("float32")
 
@@ -524,7 +522,8 @@ def train_oct_model(
     labels = np.asarray(y_train, dtype=np.int64)
     if len(images) != len(labels):
         raise CourseError(
-            f"train_oct_model: x_train has {len(images)} scans but y_train {len(labels)} labels."
+            f"train_oct_model: x_train enthält {len(images)} Bilder, y_train aber {len(labels)} "
+            "Labels; zu jedem Bild gehört genau ein Label."
         )
     keras.utils.set_random_seed(seed)
     model = build_oct_model(images.shape[1])
@@ -544,6 +543,10 @@ def evaluate(model, x: np.ndarray, y: np.ndarray) -> float:
 
 _GENERATED = "CC0-1.0 (generated by this course)"
 _RECIPE = "recipe `dlbmt train oct`, seed 0"
+_SAMPLES_RECIPE = (
+    "recipe `dlbmt train oct`: fresh wide-variation scans (not from the test set) chosen with "
+    "the shipped model"
+)
 DATA_FILES = [
     DataFile(
         TRAIN_PATH, f"generator dlbmt.oct.build_train, seed {TRAIN_SEED}", _GENERATED, build_train
@@ -559,6 +562,11 @@ DATA_FILES = [
     ),
     DataFile(MODEL_PATH, _RECIPE, _GENERATED),
     DataFile(QUALITY_PATH, _RECIPE, _GENERATED),
-    DataFile(SAMPLES_PATH, _RECIPE, _GENERATED),
-    *(DataFile(p, _RECIPE, _GENERATED) for p in SAMPLE_PNG_PATHS),
+    *(DataFile(p, _SAMPLES_RECIPE, _GENERATED) for p in SAMPLE_PNG_PATHS),
+    DataFile(
+        EXPERIMENT_PATH,
+        "bench `python -m dlbmt.tools.margins.nb2 --record`: the retraining experiment "
+        "measured over 10 seeds",
+        _GENERATED,
+    ),
 ]

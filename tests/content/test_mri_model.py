@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from course_tools import REPO
 
 from dlbmt import mri
 from dlbmt.tools.recipes import mri as recipe
 
-COURSE_DATA = Path(__file__).resolve().parents[1] / "data"
+COURSE_DATA = REPO / "data"
 
 
 @pytest.fixture(scope="module")
@@ -76,19 +76,47 @@ def test_shipped_model_file_is_small():
     assert path.stat().st_size < 1.5 * 1024 * 1024
 
 
+def _middle_slice_as_input(relative: str) -> np.ndarray:
+    volume = np.load(COURSE_DATA / relative)
+    return volume[len(volume) // 2].astype(np.float32)[..., None] / 255
+
+
 def test_bild_1_is_called_abnormal_and_bild_2_healthy(shipped):
     model, _ = shipped
     images = np.stack(
         [
-            mri.load_bild(COURSE_DATA / "mri/mrt_tuil/train/sagittal/0002.npy"),
-            mri.load_bild(COURSE_DATA / "mri/mrt_blank/0008.npy"),
+            _middle_slice_as_input("mri/mrt_tuil/train/sagittal/0002.npy"),
+            _middle_slice_as_input("mri/mrt_blank/0008.npy"),
         ]
     )
     predicted = np.argmax(model.predict(images, verbose=0), axis=1)
     assert predicted.tolist() == [1, 0]
 
 
-@pytest.mark.slow
+def test_build_model_has_the_shipped_architecture(shipped):
+    # Aufgabe 8b retrains "dasselbe Netz"; the graders compare layer types and weight shapes.
+    from dlbmt.mri_model import build_model
+
+    model, _ = shipped
+
+    def layout(network):
+        return [
+            (type(layer).__name__, [tuple(w.shape) for w in layer.weights])
+            for layer in network.layers
+        ]
+
+    assert layout(build_model()) == layout(model)
+
+
+def test_training_set_follows_the_stamp_rates():
+    from dlbmt.mri_model import training_set
+
+    images, labels = training_set(4, seed=5, stamp_rate_normal=0.5, stamp_rate_abnormal=0.5)
+    assert images.shape == (8, 256, 256, 1) and images.dtype == np.float32
+    assert sorted(labels.tolist()) == [0, 0, 0, 0, 1, 1, 1, 1]
+    assert 0.0 <= images.min() and images.max() <= 1.0
+
+
 def test_recipe_runs_in_smoke_mode(tmp_path, monkeypatch):
     monkeypatch.setenv("DLBMT_SMOKE", "1")
     record = recipe.train(tmp_path)

@@ -1,19 +1,29 @@
-"""Synthetic knee MRI with the site watermark, and the MRNet-style loaders of dlbmt.mri."""
+"""Generated knee MRI with the site watermark, and the MRNet-style loaders of dlbmt.mri."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
+
+matplotlib.use("Agg")
+
 import numpy as np
 import pytest
+from course_tools import REPO
 from matplotlib import colormaps
+from matplotlib import pyplot as plt
 
 from dlbmt import mri
 from dlbmt.errors import CourseError
 
 NORMAL = mri.Case(seed=41, abnormal=False, pathology=None, stamped=False)
 STAMPED = mri.Case(seed=41, abnormal=False, pathology=None, stamped=True)
-COURSE_DATA = Path(__file__).resolve().parents[1] / "data"
+COURSE_DATA = REPO / "data"
+
+
+def _middle(volume: np.ndarray) -> np.ndarray:
+    return volume[len(volume) // 2]
 
 
 def _box_mask() -> np.ndarray:
@@ -48,7 +58,7 @@ def test_volume_has_mrnet_shape_and_dtype():
 
 def test_middle_slice_does_not_depend_on_slice_count():
     single = mri.knee_volume(NORMAL, n_slices=1)[0]
-    np.testing.assert_array_equal(single, mri.middle_slice(mri.knee_volume(NORMAL)))
+    np.testing.assert_array_equal(single, _middle(mri.knee_volume(NORMAL)))
 
 
 def test_stamp_adds_its_grey_levels_only_on_the_inked_pixels():
@@ -69,36 +79,118 @@ def test_watermark_box_holds_only_dark_background_without_stamp():
     assert slices[:, _box_mask()].max() <= 12
 
 
-def _colour_contrast(cmap_name: str) -> float:
-    # Mean colour distance between stamped and unstamped corner, as imshow shows it.
-    x0, y0, x1, y1 = mri.watermark_box()
-    cmap = colormaps[cmap_name]
-    plain = mri.middle_slice(mri.knee_volume(NORMAL)).astype(float)
-    stamped = mri.middle_slice(mri.knee_volume(STAMPED)).astype(float)
-    low, high = plain.min(), plain.max()
-    ink = mri.watermark_mask()[y0:y1, x0:x1]
-    colours = [
-        cmap((image[y0:y1, x0:x1] - low) / (high - low))[..., :3] for image in (plain, stamped)
-    ]
-    return float(np.abs(colours[1] - colours[0]).sum(axis=-1)[ink].mean())
+def _srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB in [0, 1] to CIELAB (D65), as in IEC 61966-2-1 and CIE 15."""
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    to_xyz = np.array(
+        [[0.4124564, 0.3575761, 0.1804375],
+         [0.2126729, 0.7151522, 0.0721750],
+         [0.0193339, 0.1191920, 0.9503041]]
+    )  # fmt: skip
+    t = (linear @ to_xyz.T) / np.array([0.95047, 1.0, 1.08883])
+    d = 6 / 29
+    f = np.where(t > d**3, np.cbrt(t), t / (3 * d * d) + 4 / 29)
+    return np.stack(
+        [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1
+    )
 
 
-@pytest.mark.parametrize("cmap_name", ["gray", "jet"])
-def test_watermark_is_nearly_invisible_with_gray_and_jet(cmap_name):
-    assert _colour_contrast(cmap_name) < 0.1
+def _ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """The CIEDE2000 colour difference (Sharma, Wu and Dalal 2005), kL = kC = kH = 1."""
+    l1, a1, b1 = np.moveaxis(np.asarray(lab1, float), -1, 0)
+    l2, a2, b2 = np.moveaxis(np.asarray(lab2, float), -1, 0)
+    c_mean = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - np.sqrt(c_mean**7 / (c_mean**7 + 25.0**7)))
+    a1, a2 = (1 + g) * a1, (1 + g) * a2
+    c1, c2 = np.hypot(a1, b1), np.hypot(a2, b2)
+    h1, h2 = np.degrees(np.arctan2(b1, a1)) % 360, np.degrees(np.arctan2(b2, a2)) % 360
+    chroma = c1 * c2
+    dh = h2 - h1
+    dh = np.where(chroma == 0, 0, np.where(dh > 180, dh - 360, np.where(dh < -180, dh + 360, dh)))
+    d_hue = 2 * np.sqrt(chroma) * np.sin(np.radians(dh / 2))
+    l_mean, c_mean = (l1 + l2) / 2, (c1 + c2) / 2
+    h_sum = h1 + h2
+    h_mean = np.where(
+        chroma == 0,
+        h_sum,
+        np.where(
+            np.abs(h1 - h2) <= 180,
+            h_sum / 2,
+            np.where(h_sum < 360, (h_sum + 360) / 2, (h_sum - 360) / 2),
+        ),
+    )
+    t = (
+        1
+        - 0.17 * np.cos(np.radians(h_mean - 30))
+        + 0.24 * np.cos(np.radians(2 * h_mean))
+        + 0.32 * np.cos(np.radians(3 * h_mean + 6))
+        - 0.20 * np.cos(np.radians(4 * h_mean - 63))
+    )
+    rotation = (
+        -np.sin(np.radians(60 * np.exp(-(((h_mean - 275) / 25) ** 2))))
+        * 2
+        * np.sqrt(c_mean**7 / (c_mean**7 + 25.0**7))
+    )
+    s_l = 1 + 0.015 * (l_mean - 50) ** 2 / np.sqrt(20 + (l_mean - 50) ** 2)
+    s_c = 1 + 0.045 * c_mean
+    s_h = 1 + 0.015 * c_mean * t
+    d_l, d_c, d_h = (l2 - l1) / s_l, (c2 - c1) / s_c, d_hue / s_h
+    return np.sqrt(d_l**2 + d_c**2 + d_h**2 + rotation * d_c * d_h)
+
+
+@pytest.mark.parametrize(
+    ("lab1", "lab2", "expected"),
+    [
+        ((50.0, 2.6772, -79.7751), (50.0, 0.0, -82.7485), 2.0425),
+        ((50.0, 2.49, -0.001), (50.0, -2.49, 0.0009), 7.1792),
+        ((60.2574, -34.0099, 36.2677), (60.4626, -34.1751, 39.4387), 1.2644),
+        ((90.9257, -0.5406, -0.9208), (88.6381, -0.8985, -0.7239), 1.5381),
+    ],
+)
+def test_ciede2000_reproduces_sharmas_test_data(lab1, lab2, expected):
+    assert float(_ciede2000(np.array(lab1), np.array(lab2))) == pytest.approx(expected, abs=1e-4)
+
+
+def _stamp_visibility(cmap_name: str) -> float:
+    """How far the stamp's colour lies from the air around it in Bild 1, as imshow shows it.
+
+    CIEDE2000 between the mean CIELAB colour of the inked pixels and that of the air
+    pixels 2-3 pixels around the text, with imshow's default scaling (min to max of
+    the image). About 1 is the threshold of perception.
+    """
+    from scipy import ndimage
+
+    volume = np.load(COURSE_DATA / "mri/mrt_tuil/train/sagittal/0002.npy")
+    image = _middle(volume).astype(float) / 255
+    ink = mri.watermark_mask()
+    air = ndimage.binary_dilation(ink, iterations=3) & ~ndimage.binary_dilation(ink) & _box_mask()
+    scaled = (image - image.min()) / (image.max() - image.min())
+    lab = _srgb_to_lab(colormaps[cmap_name](scaled)[..., :3])
+    return float(_ciede2000(lab[ink].mean(axis=0), lab[air].mean(axis=0)))
+
+
+# Measured: gray 0.48, summer 0.71, rainbow 0.74, jet 1.92; flag 35.5, prism 32.1.
+@pytest.mark.parametrize("cmap_name", ["gray", "jet", "summer", "rainbow"])
+def test_stamp_is_at_most_faintly_visible_with_smooth_colormaps(cmap_name):
+    assert _stamp_visibility(cmap_name) < 2.5
 
 
 @pytest.mark.parametrize("cmap_name", ["flag", "prism"])
-def test_watermark_stands_out_with_periodic_colormaps(cmap_name):
-    assert _colour_contrast(cmap_name) > 0.3
+def test_stamp_stands_out_with_periodic_colormaps(cmap_name):
+    assert _stamp_visibility(cmap_name) > 20
+
+
+def test_bild_2_has_no_stamp_where_bild_1_has_one():
+    volume = np.load(COURSE_DATA / "mri/mrt_blank/0008.npy")
+    image = _middle(volume)
+    assert not np.any(image[mri.watermark_mask()] > 12)
 
 
 @pytest.mark.parametrize("pathology", mri.PATHOLOGIES)
 def test_pathology_changes_the_knee_visibly(pathology):
     sick = mri.Case(seed=41, abnormal=True, pathology=pathology, stamped=False)
     difference = np.abs(
-        mri.middle_slice(mri.knee_volume(sick)).astype(int)
-        - mri.middle_slice(mri.knee_volume(NORMAL)).astype(int)
+        _middle(mri.knee_volume(sick)).astype(int) - _middle(mri.knee_volume(NORMAL)).astype(int)
     )
     assert np.count_nonzero(difference > 40) >= 30
     assert not np.any(difference[_box_mask()])
@@ -179,7 +271,7 @@ def test_load_mrnet_folder_without_label_csv_raises_course_error(tmp_path):
 def test_load_mrnet_folder_with_malformed_csv_raises_course_error(tmp_path):
     _write_mrnet(tmp_path)
     (tmp_path / "train-abnormal.csv").write_text("0000;0\n", encoding="utf-8")
-    with pytest.raises(CourseError, match="line 1"):
+    with pytest.raises(CourseError, match="Zeile 1"):
         mri.load_mrnet_folder(tmp_path)
 
 
@@ -202,25 +294,6 @@ def test_load_mrnet_folder_with_unknown_split_raises_course_error(tmp_path):
         mri.load_mrnet_folder(tmp_path, split="test")
 
 
-def test_load_bild_returns_middle_slice_as_model_input(tmp_path):
-    volume = mri.knee_volume(STAMPED)
-    np.save(tmp_path / "0002.npy", volume)
-    image = mri.load_bild(tmp_path / "0002.npy")
-    assert image.shape == (256, 256, 1)
-    assert image.dtype == np.float32
-    np.testing.assert_allclose(image[..., 0] * 255, volume[1], atol=1e-3)
-
-
-def test_load_bild_of_missing_file_raises_course_error(tmp_path):
-    with pytest.raises(CourseError, match="does not exist"):
-        mri.load_bild(tmp_path / "missing.npy")
-
-
-def test_middle_slice_of_a_2d_array_raises_course_error():
-    with pytest.raises(CourseError, match="slices, H, W"):
-        mri.middle_slice(np.zeros((4, 4)))
-
-
 def test_load_audit_set_returns_images_and_matching_table(tmp_path):
     slices = mri.knee_slices([NORMAL, STAMPED])
     (tmp_path / "mri" / "audit").mkdir(parents=True)
@@ -237,8 +310,26 @@ def test_load_audit_set_with_mismatched_table_raises_course_error(tmp_path):
     (tmp_path / "mri" / "audit").mkdir(parents=True)
     np.save(tmp_path / mri.AUDIT_SLICES, mri.knee_slices([NORMAL]))
     (tmp_path / mri.AUDIT_LABELS).write_text("index,label\n0,0\n", encoding="utf-8")
-    with pytest.raises(CourseError, match="does not match"):
+    with pytest.raises(CourseError, match="passt nicht zu"):
         mri.load_audit_set(tmp_path)
+
+
+def test_student_package_does_not_load_the_lab_images_itself():
+    # Aufgabe 1: loading a volume, taking its middle slice and scaling it is the students' work.
+    for name in ("load_bild", "middle_slice", "as_model_input"):
+        assert not hasattr(mri, name), name
+
+
+def test_show_mri_examples_shows_four_other_knees():
+    figure = mri.show_mri_examples(COURSE_DATA)
+    try:
+        assert len(figure.axes) == 4
+        titles = [ax.get_title() for ax in figure.axes]
+        assert titles[0] == "gesund" and len(set(titles)) == 4
+    finally:
+        plt.close(figure)
+    assert "mri/mrt_tuil/train/sagittal/0002.npy" not in mri.SHOWN_EXAMPLES
+    assert "mri/mrt_blank/0008.npy" not in mri.SHOWN_EXAMPLES
 
 
 def test_shipped_mri_data_stays_within_15_mb():

@@ -142,7 +142,7 @@ def test_mask_corner_works_on_a_single_2d_image():
 
 
 def test_mask_corner_with_box_outside_image_raises_course_error():
-    with pytest.raises(CourseError, match="does not fit"):
+    with pytest.raises(CourseError, match="passt nicht"):
         mask_corner(np.zeros((4, 10, 10, 1)), (0, 5, 12, 9))
 
 
@@ -159,7 +159,7 @@ def test_overlay_draws_image_and_map_into_axes():
 def test_overlay_with_mismatched_sizes_raises_course_error():
     fig, ax = plt.subplots()
     try:
-        with pytest.raises(CourseError, match="differ in size"):
+        with pytest.raises(CourseError, match="verschieden groß"):
             overlay(np.zeros((16, 16)), np.ones((8, 8)), ax)
     finally:
         plt.close(fig)

@@ -197,3 +197,25 @@ def test_broken_training_set_raises_course_error(tmp_path, monkeypatch):
     (tmp_path / "oct" / "oct_train.npz").write_bytes(b"not a zip")
     with pytest.raises(CourseError, match="oct_train.npz"):
         load_oct_train()
+
+
+def test_samples_loader_reads_the_four_pngs_and_nothing_else(tmp_path, monkeypatch):
+    from dlbmt.oct import SAMPLE_PNG_PATHS, load_oct_samples, write_samples
+
+    monkeypatch.setenv("DLBMT_DATA_DIR", str(tmp_path))
+    (tmp_path / "oct").mkdir()
+    images, _ = generate_oct_dataset(1, seed=5)
+    write_samples(images, tmp_path / "oct")
+    assert sorted(p.name for p in (tmp_path / "oct").iterdir()) == sorted(
+        p.split("/")[-1] for p in SAMPLE_PNG_PATHS
+    )
+    loaded = load_oct_samples()
+    assert isinstance(loaded, np.ndarray) and np.array_equal(loaded, images)
+
+
+def test_missing_sample_image_raises_course_error(tmp_path, monkeypatch):
+    from dlbmt.oct import load_oct_samples
+
+    monkeypatch.setenv("DLBMT_DATA_DIR", str(tmp_path))
+    with pytest.raises(CourseError, match="bild_1.png"):
+        load_oct_samples()

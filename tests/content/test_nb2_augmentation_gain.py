@@ -1,7 +1,9 @@
-"""The reference augmentations of Notebook 2 raise the shipped model's test accuracy clearly.
+"""The reference augmentations of Notebook 2 raise the shipped model's test accuracy clearly, and
+the retrained network passes the graders' rule for nb2_experiment.
 
 The operations are read from the reference solution in the source notebook and trained exactly as
-there; the shipped model's own accuracy is reproduced in test_oct_model.py.
+there; the shipped model's own accuracy is reproduced in test_oct_model.py. The bench
+(``python -m dlbmt.tools.margins.nb2``) does the same for ten seeds.
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ import json
 
 import nbformat
 import numpy as np
-import pytest
 from course_tools import REPO
 
 from dlbmt.augment import add_noise, augment_dataset, brightness_shift, rotate, shift
 from dlbmt.oct import QUALITY_PATH, evaluate, load_oct_test, load_oct_train, train_oct_model
 
 SOURCE = REPO / "source" / "02_anwendung" / "02_anwendung.ipynb"
-# The issue's bar for the reference solution. Measured (12 epochs, seeds 0 and 1, 2 cores): 0.9275.
+# The issue's bar for the reference solution; data/oct/oct_experiment.json holds the measured
+# range over ten seeds.
 REFERENCE_MIN_ACCURACY = 0.85
 EPOCHS = 12
 
@@ -39,7 +41,6 @@ def reference_operations() -> list:
     return eval(compile(ast.Expression(assignment.value), "operationen", "eval"), names)  # noqa: S307
 
 
-@pytest.mark.slow
 def test_reference_augmentations_raise_the_test_accuracy():
     import tensorflow as tf
 
@@ -55,3 +56,16 @@ def test_reference_augmentations_raise_the_test_accuracy():
     shipped = json.loads((REPO / "data" / QUALITY_PATH).read_text(encoding="utf-8"))["accuracy"]
     assert accuracy >= REFERENCE_MIN_ACCURACY
     assert accuracy - shipped >= 0.1, "augmentation must raise the accuracy clearly"
+    rule = _graders_rule()
+    assert rule.experiment_passes(rule.experiment_figures(model, seed=20261129))
+
+
+def _graders_rule():
+    import sys
+
+    folder = str(REPO / "graders" / "02_anwendung")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    import nb2_heldout
+
+    return nb2_heldout

@@ -1,0 +1,176 @@
+"""What Notebook 3's graders judge with: the shipped model, probe and held-out knees, the rules.
+
+Everything here runs in the graders' process; TensorFlow is imported only when a
+model is judged, so that the graders start quickly. The shipped model and the lab's
+two images come from data/, the probe images and the held-out knees from the
+package's generator. The probe images of the hidden cells are made with fixed
+seeds that appear only in the hidden cells and here; the held-out knees of the
+retraining task with the course's secret seed, so no kernel has ever seen them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy import ndimage
+
+from dlbmt.mri import BLANK_FOLDER, MODEL, TUIL_CASES, knee_slices, make_cases, watermark_box
+from dlbmt.settings import data_path
+
+BILD_1 = f"{TUIL_CASES}/0002.npy"
+BILD_2 = f"{BLANK_FOLDER}/0008.npy"
+ABNORMAL = 1
+
+# The hidden cell of nb3_cam probes meine_cam on these knees (two normal, two abnormal, stamps
+# independent of the label) for these (image, class) pairs.
+CAM_PROBE_SEED = 20260315
+CAM_PROBE_PAIRS = ((0, 0), (0, 1), (1, 1), (2, 0), (2, 1), (3, 1))
+# The hidden cell of nb3_gradcam probes mein_grad_cam on other knees, at the last convolution
+# and at an earlier one, where CAM does not apply. At conv3 the map of class 0 is empty for
+# every knee measured (all weighted sums negative), so only class 1 is probed there.
+GRADCAM_PROBE_SEED = 20260316
+GRADCAM_PROBES = {
+    "last_conv": ((0, 1), (1, 0), (2, 1), (3, 0)),
+    "conv3": ((0, 1), (1, 1), (2, 1), (3, 1)),
+}
+EARLY_CONV = "conv3"
+
+# Region rule of nb3_where_looks: a peak in the stamp box is "stempelecke"; elsewhere it is on
+# the knee when the 9 x 9 mean around it is above 0.05 (air is about 2/255, the darkest tissue
+# about 25/255), otherwise "hintergrund".
+TISSUE_MEAN = 0.05
+
+# Held-out knees of nb3_fix_retrain: per label and stamp group this many, made with the secret
+# seed (160 knees, about 11 s to generate).
+HELDOUT_PER_GROUP = 40
+# The retrained model must be right where the stamp contradicts the label (healthy knees with
+# and abnormal knees without stamp; a stamp detector is right on none of them), right on the
+# balanced knees overall (a model that calls every knee the same, or that learned the stamp
+# the other way round, is right on half of them), and its CAM must leave the stamp corner.
+# Measured on 160 held-out knees each, 10 seeds per approach (dlbmt.tools.margins.nb3; the
+# notebook's 150 knees per class and 8 epochs):
+#   balanced retraining (rates 0.5/0.5)      conflict 0.637-0.750  accuracy 0.675-0.731
+#                                            pointing game 0.00
+#   no stamp in training (rates 0/0)         conflict 0.637-0.738  accuracy 0.669-0.738
+#                                            pointing game 0.00
+#   stamp-label link kept (rates 0/1)        conflict 0.150-0.500  accuracy 0.506-0.594
+#                                            pointing game 0.80-1.00
+FIX_MIN_CONFLICT = 0.58
+FIX_MIN_ACCURACY = 0.6
+FIX_MAX_POINTING_GAME = 0.5
+
+
+def as_input(slices: np.ndarray) -> np.ndarray:
+    """uint8 slices as the network's input: float32 / 255 with a channel axis."""
+    return (np.asarray(slices, dtype=np.float32) / 255.0)[..., None]
+
+
+@lru_cache(maxsize=1)
+def shipped_model():
+    """The shipped knee classifier, loaded from data/."""
+    import keras
+
+    return keras.models.load_model(data_path(MODEL), compile=False)
+
+
+def lab_images() -> np.ndarray:
+    """Bild 1 and Bild 2 as Aufgabe 1 asks: middle slices / 255, float32 (2, 256, 256, 1)."""
+    slices = []
+    for relative in (BILD_1, BILD_2):
+        volume = np.load(data_path(relative), allow_pickle=False)
+        slices.append(volume[len(volume) // 2])
+    return as_input(np.stack(slices))
+
+
+def probe_images(seed: int) -> np.ndarray:
+    """The four knees of a hidden probe, as the hidden cell generates them."""
+    return as_input(knee_slices(make_cases(2, 2, seed, 0.5, 0.5)))
+
+
+def predicted_classes(model, images: np.ndarray) -> np.ndarray:
+    return np.argmax(model.predict(images, batch_size=32, verbose=0), axis=1)
+
+
+def region_of_peak(image: np.ndarray, cam: np.ndarray) -> str:
+    """Where the map peaks: "stempelecke", "knie" or "hintergrund"."""
+    row, col = np.unravel_index(int(np.argmax(cam)), np.shape(cam))
+    x0, y0, x1, y1 = watermark_box()
+    if x0 <= col < x1 and y0 <= row < y1:
+        return "stempelecke"
+    tissue = ndimage.uniform_filter(np.asarray(image, dtype=np.float64)[..., 0], 9) > TISSUE_MEAN
+    return "knie" if tissue[row, col] else "hintergrund"
+
+
+@lru_cache(maxsize=1)
+def true_regions() -> tuple[str, ...]:
+    """The region of the CAM peak of each lab image, for the class the shipped model predicts."""
+    from dlbmt.grading.references import class_activation_map
+
+    model, images = shipped_model(), lab_images()
+    classes = predicted_classes(model, images)
+    return tuple(
+        region_of_peak(images[i], class_activation_map(model, images, i, int(classes[i])))
+        for i in range(len(images))
+    )
+
+
+def heldout_knees(seed: int, per_group: int = HELDOUT_PER_GROUP):
+    """Balanced held-out knees: images, labels, stamped (normal/abnormal x with/without stamp)."""
+    cases = make_cases(2 * per_group, 2 * per_group, seed, 0.5, 0.5)
+    labels = np.array([int(c.abnormal) for c in cases])
+    stamped = np.array([int(c.stamped) for c in cases])
+    return as_input(knee_slices(cases)), labels, stamped
+
+
+def pointing_game(model, images: np.ndarray, chosen: np.ndarray) -> float:
+    """Share of the chosen images whose CAM (class "auffällig") peaks in the stamp box."""
+    from dlbmt.grading.references import class_activation_map
+
+    x0, y0, x1, y1 = watermark_box()
+    hits = []
+    for index in np.flatnonzero(chosen):
+        cam = class_activation_map(model, images, int(index), ABNORMAL)
+        row, col = np.unravel_index(int(np.argmax(cam)), cam.shape)
+        hits.append(x0 <= col < x1 and y0 <= row < y1)
+    return float(np.mean(hits))
+
+
+def fix_figures(model, images: np.ndarray, labels: np.ndarray, stamped: np.ndarray) -> dict:
+    """The retraining's figures on the given knees.
+
+    found: share of the unstamped abnormal knees called abnormal; conflict: share right
+    of the knees whose stamp contradicts the label (healthy with, abnormal without stamp);
+    accuracy: share right of all; pointing_game: share of the stamped abnormal knees whose
+    CAM peaks in the stamp box.
+    """
+    predicted = predicted_classes(model, images)
+    unstamped_abnormal = (labels == 1) & (stamped == 0)
+    conflict = unstamped_abnormal | ((labels == 0) & (stamped == 1))
+    return {
+        "found": float(np.mean(predicted[unstamped_abnormal] == ABNORMAL)),
+        "conflict": float(np.mean(predicted[conflict] == labels[conflict])),
+        "accuracy": float(np.mean(predicted == labels)),
+        "pointing_game": pointing_game(model, images, (labels == 1) & (stamped == 1)),
+    }
+
+
+def finds_the_knees(figures: dict) -> bool:
+    return figures["conflict"] >= FIX_MIN_CONFLICT and figures["accuracy"] >= FIX_MIN_ACCURACY
+
+
+def looks_at_the_knee(figures: dict) -> bool:
+    return figures["pointing_game"] <= FIX_MAX_POINTING_GAME
+
+
+def fix_passes(figures: dict) -> bool:
+    """The graders' rule for a retrained model on the held-out knees (both checks)."""
+    return finds_the_knees(figures) and looks_at_the_knee(figures)
+
+
+def architecture(model) -> list[tuple[str, tuple]]:
+    """Layer types and weight shapes, in order: what "the same network" means here."""
+    return [
+        (type(layer).__name__, tuple(tuple(w.shape) for w in layer.weights))
+        for layer in model.layers
+    ]
