@@ -6,6 +6,11 @@ wrong answer to every autograded task, ``valid_*`` students a valid
 alternative; ``examples/expected_scores.json`` holds the points each must get.
 """
 
+import runpy
+from pathlib import Path
+
+tamper_cell = runpy.run_path(str(Path(__file__).with_name("attacks.py")))["tamper_cell"]
+
 PLOT = """
 x_demo = np.linspace(-4, 4, 161)
 for function in (relu, sigmoid, tanh):
@@ -586,10 +591,8 @@ glyph_confidence = np.take_along_axis(
 # rewritten after the hidden cells (thread and atexit), the hidden tests read from
 # the kernel, and solutions taken from the instructor's code. It must score what the
 # release scores: nothing.
-ATTACK_SETUP = '''
-import atexit, glob, json, os, sys, threading, time, types
-import dlbmt.recording as _real_recording
-
+ATTACK_SETUP = tamper_cell(
+    '''
 # Lookup tables: public test inputs -> public labels (built when the test data exists).
 def _labels():
     return {image.tobytes(): int(label) for image, label in zip(x_test, y_test)}
@@ -612,63 +615,14 @@ def _oracle(hidden_units=10):
     return model
 
 
-# A recorder that writes what looks right, swapped in for the real one.
+# What the forging recorder and the rewritten files claim.
 def _forged():
     forged = {"test_accuracy": 1.0, "accuracy_a": 1.0, "accuracy_b": 0.99}
     if "four_images" in globals():
         forged["four_predictions"] = [int(y_test[i]) for i in four_images]
     return forged
-
-
-class _ForgingRecorder(_real_recording.Recorder):
-    def save(self, name, get_value):
-        forged = _forged()
-        if name in forged:
-            return super().save(name, lambda: forged[name])
-        return super().save(name, get_value)
-
-
-_fake = types.ModuleType("dlbmt.recording")
-_fake.__dict__.update(_real_recording.__dict__)
-_fake.Recorder = _ForgingRecorder
-sys.modules["dlbmt.recording"] = _fake
-
-
-# Answer files rewritten after the hidden cells: a thread and an exit hook.
-def _rewrite():
-    store = os.environ.get("DLBMT_ANSWER_DIR")
-    if not store:
-        return
-    for path in glob.glob(os.path.join(store, "*", "*.json")):
-        name = os.path.basename(path).split(".")[0]
-        forged = _forged()
-        if name in forged:
-            with open(path, "w") as handle:
-                json.dump({"value": forged[name]}, handle)
-
-
-def _keep_rewriting():
-    while True:
-        _rewrite()
-        time.sleep(0.2)
-
-
-threading.Thread(target=_keep_rewriting, daemon=True).start()
-atexit.register(_rewrite)
-
-# The hidden tests, as the kernel can see them.
-print([cell for cell in In if "HIDDEN" in cell][:3])
-for path in glob.glob("/dlbmt/**/*.ipynb", recursive=True) + glob.glob("*.ipynb"):
-    print(path, open(path).read()[:500])
-
-# Solutions from the instructor's code, hidden from the kernel during grading.
-for module in ("dlbmt.grading.references", "dlbmt.tools.lab_sheet", "dlbmt.tools.recipes.mri"):
-    try:
-        __import__(module)
-        print("importiert:", module)
-    except ImportError as error:
-        print("nicht erreichbar:", module, type(error).__name__)
 '''
+)
 
 VARIANTS["attack_a"] = {
     "nb1_activations_answer": ATTACK_SETUP,
