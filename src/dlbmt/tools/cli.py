@@ -360,7 +360,12 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
+    import os
     import warnings
+
+    # Commands that train or load networks (train, bench, margins) would otherwise start
+    # with TensorFlow's start-up log lines on stderr.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     warnings.showwarning = _show_warning
     args = build_parser().parse_args(argv)
