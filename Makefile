@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASSIGNMENTS := $(notdir $(wildcard source/*))
+# The demo grades three students: the solution, the release as handed out, typical mistakes.
+DEMO_STUDENTS := reference untouched typical
 
-.PHONY: setup demo test bench lint format release clean
+.PHONY: setup demo test test-fast test-dev bench lint format release clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,15 +21,24 @@ setup: $(STAMP)
 demo: setup
 	rm -rf submitted autograded feedback gradebook.db grades.csv
 	$(BIN)/dlbmt release
-	cp -r examples/submissions submitted
+	mkdir -p submitted
+	@for s in $(DEMO_STUDENTS); do cp -r examples/submissions/$$s submitted/$$s; done
 	$(BIN)/dlbmt autograde --workers 2
 	@for a in $(ASSIGNMENTS); do $(BIN)/dlbmt feedback $$a --provisional || exit 1; done
 	$(BIN)/dlbmt export --to grades.csv
 	$(BIN)/dlbmt report
 
-## test: the whole test suite (CI runs exactly this)
+## test: the whole test suite, every tier (CI runs exactly this)
 test: setup
 	$(BIN)/python -m pytest
+
+## test-fast: the unit tier, under two minutes: run it after every change
+test-fast: setup
+	$(BIN)/python -m pytest tests/unit
+
+## test-dev: every tier but the real notebooks end to end (tests/course)
+test-dev: setup
+	$(BIN)/python -m pytest -m "not course"
 
 ## bench: runtime figures of the reference solutions and the grading pipeline
 bench: setup

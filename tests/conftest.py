@@ -1,8 +1,19 @@
-"""Session-wide fixtures: every real notebook is executed as few times as possible.
+"""The suite's tiers, and session fixtures that execute each real notebook as rarely as possible.
 
+Tiers, by folder; each test gets its folder's marker, and the fast tiers run first:
+
+* ``unit``: the package's functions, data generators, the layout and static checks;
+  no kernel, no training (``make test-fast``).
+* ``content``: what the notebooks stand on: trained networks, the graders' helpers
+  on real data, the widget in a kernel, nbgrader's validation.
+* ``engine``: the grading engine on the tiny course (``tiny_course.py``): sandbox,
+  attacks, workers, resume, PostgreSQL, the CLI, the bundle, plain nbgrader.
+* ``course``: the real notebooks end to end: every example student graded, the
+  graders' self-test, the first run of each release, the real browser.
+
+``make test-dev`` runs all but ``course``; ``make test`` runs everything.
 ``graded_course`` copies the course, releases it and autogrades the example
-submissions once; the pipeline tests all read that one result. Edge cases run on
-the tiny course in ``tiny_course.py``, which executes in seconds.
+submissions once; the course tier's tests all read that one result.
 """
 
 from __future__ import annotations
@@ -18,6 +29,24 @@ from course_tools import REPO, copy_course, gradebook_scores, run_dlbmt
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 ASSIGNMENTS = sorted(p.name for p in (REPO / "source").iterdir() if p.is_dir())
+TIERS = ("unit", "content", "engine", "course")
+
+
+def tier_of(path) -> str:
+    """The tier of a test file: the folder under tests/ that holds it."""
+    relative = path.resolve().relative_to(REPO / "tests")
+    if len(relative.parts) < 2 or relative.parts[0] not in TIERS:
+        raise pytest.UsageError(
+            f"{path}: every test file belongs in one of tests/{{{','.join(TIERS)}}}/."
+        )
+    return relative.parts[0]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test with its tier and run the fast tiers first (stable within a tier)."""
+    for item in items:
+        item.add_marker(getattr(pytest.mark, tier_of(item.path)))
+    items.sort(key=lambda item: TIERS.index(tier_of(item.path)))
 
 
 @pytest.fixture(scope="session")

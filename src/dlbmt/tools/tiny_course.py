@@ -22,7 +22,7 @@ ASSIGNMENT = "tiny"
 DATA_FILE = "tiny/zahlen.csv"
 
 # Tight limits: a tiny notebook needs a few seconds, and the hostile cases in
-# test_tamper.py must hit each limit quickly. Timeouts in seconds, memory in bytes.
+# tests/engine/test_tamper.py must hit each limit quickly. Timeouts in seconds, memory in bytes.
 CELL_SECONDS = 10
 WALL_SECONDS = 45
 MEMORY_BYTES = 2 * 1024**3

@@ -9,8 +9,6 @@ from course_tools import REPO
 from nbgrader.validator import Validator
 from traitlets.config import Config
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(autouse=True)
 def smoke_mode(monkeypatch):

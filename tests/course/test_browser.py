@@ -59,7 +59,6 @@ if _missing():
         raise RuntimeError(f"DLBMT_REQUIRE_BROWSER is set, but {_missing()}")
     pytest.skip(_missing(), allow_module_level=True)
 
-pytestmark = pytest.mark.slow
 
 NOTEBOOK = "release/01_grundlagen/01_grundlagen.ipynb"
 FRONTENDS = ("jupyterlab", "notebook7")

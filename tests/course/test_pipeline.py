@@ -9,8 +9,6 @@ import pytest
 from conftest import ASSIGNMENTS
 from course_tools import REPO
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_reference_solution_gets_full_marks(graded_course, expected_scores, assignment):

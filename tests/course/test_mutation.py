@@ -200,7 +200,6 @@ def mutation_report(tmp_path_factory, graded_course):
     return report
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(("assignment", "task"), MUTATED)
 def test_mutant_loses_exactly_its_task_and_declared_dependents(mutation_report, assignment, task):
     result = mutation_report.result(assignment, task)
@@ -208,7 +207,6 @@ def test_mutant_loses_exactly_its_task_and_declared_dependents(mutation_report, 
     assert result.actual == result.expected, result.describe()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_key_gets_full_marks_and_declarations_name_real_tasks(mutation_report, assignment):
     (notebook,) = [n for n in mutation_report.notebooks if n.assignment == assignment]
@@ -217,7 +215,6 @@ def test_key_gets_full_marks_and_declarations_name_real_tasks(mutation_report, a
     assert {r.task for r in notebook.results} | set(notebook.covered_by) == set(notebook.tasks)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_tasks_without_solution_cells_are_taken_by_the_covering_mutant(mutation_report, assignment):
     (notebook,) = [n for n in mutation_report.notebooks if n.assignment == assignment]
