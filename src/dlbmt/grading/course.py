@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,10 +94,18 @@ class Course:
         path = self.state / "secret.json"
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".partial")
-            partial.write_text(json.dumps({"heldout_seed": secrets.randbits(62)}), "utf-8")
-            partial.chmod(0o600)
-            partial.replace(path)
+            # Several processes may get here at once (workers, key and self-test); the first
+            # link wins and every process then reads that one secret.
+            handle, partial = tempfile.mkstemp(prefix="secret-", dir=path.parent)
+            with os.fdopen(handle, "w", encoding="utf-8") as file:
+                json.dump({"heldout_seed": secrets.randbits(62)}, file)
+            os.chmod(partial, 0o600)
+            try:
+                os.link(partial, path)
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(partial)
         return path
 
     def answers_dir(self, assignment: str, student: str, notebook: str) -> Path:

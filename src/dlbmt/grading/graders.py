@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -60,14 +61,15 @@ def run_graders(
     folder = course.graders / assignment
     if not folder.is_dir():
         raise CourseError(f"No graders for {assignment}: {folder} is missing.")
-    secret = course.secret_file()
     use_bwrap = sandbox and bubblewrap() is not None
     if sandbox and not use_bwrap:
         warn_unsandboxed()
     as_root = drops_privileges(use_bwrap)
+    uid = sandbox_uid() if use_bwrap and as_root else None
     with tempfile.TemporaryDirectory(prefix="dlbmt-grade-") as scratch:
         out = Path(scratch) / "out"
         out.mkdir()
+        secret = _secret_for_graders(course, Path(scratch), uid)
         report = out / "report.json"
         pytest = [
             sys.executable, "-m", "pytest", str(folder),
@@ -80,8 +82,7 @@ def run_graders(
         ]  # fmt: skip
         command = pytest
         if use_bwrap:
-            if as_root:
-                uid = sandbox_uid()
+            if uid is not None:
                 os.chown(out, uid, -1)
                 command = drop_to(uid) + pytest
             command = sandbox_prefix(
@@ -126,6 +127,20 @@ def run_graders(
         result.score += check["points"] if check["passed"] else 0.0
         result.checks.append(check)
     return results
+
+
+def _secret_for_graders(course: Course, scratch: Path, uid: int | None) -> Path:
+    """A copy of the course's secret that the graders' user, and only it, can read.
+
+    The course's own file stays readable by its owner alone (mode 600): the graders
+    run as the sandbox's unprivileged user and get this private copy instead.
+    """
+    copy = scratch / "secret.json"
+    shutil.copyfile(course.secret_file(), copy)
+    copy.chmod(0o400)
+    if uid is not None:
+        os.chown(copy, uid, -1)
+    return copy
 
 
 def _read_report(path: Path) -> dict | None:
