@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import html
 import json
+import re
 
+import nbformat
 import pytest
 from conftest import ASSIGNMENTS
 from course_tools import REPO
@@ -82,11 +85,29 @@ def test_feedback_shows_points_and_messages_but_no_hidden_tests(graded_course, a
     root = graded_course["root"]
     pages = sorted((root / "feedback").glob(f"*/{assignment}/{assignment}.html"))
     assert len(pages) >= 7, "every example student gets feedback"
+    hidden = _hidden_test_lines(assignment)
+    assert len(hidden) > 20, "the check would find nothing"
     for page in pages:
-        html = page.read_text(encoding="utf-8")
-        assert "von" in html and "Punkten" in html, page
-        for secret in ("BEGIN HIDDEN TESTS", "Recorder(", "_rec.probe", "_rec.save"):
-            assert secret not in html, f"{page} leaks {secret!r}"
+        text = _page_text(page.read_text(encoding="utf-8"))
+        assert "von" in text and "Punkten" in text, page
+        for line in hidden:
+            assert line not in text, f"{page} shows the hidden test line {line!r}"
+
+
+def _hidden_test_lines(assignment: str) -> set[str]:
+    """Every line of the source's hidden test blocks that feedback could reveal."""
+    from dlbmt.grading.nbgrader_plugins import ScrubHiddenTestEchoes
+
+    source = REPO / "source" / assignment / f"{assignment}.ipynb"
+    lines = {ScrubHiddenTestEchoes.begin, ScrubHiddenTestEchoes.end}
+    for cell in nbformat.read(source, as_version=4).cells:
+        lines |= ScrubHiddenTestEchoes()._hidden_lines(cell.source)
+    return lines
+
+
+def _page_text(page: str) -> str:
+    """What a feedback page shows: its text without tags, entities resolved."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
 @pytest.mark.parametrize(("assignment", "student"), _students(EXPECTED, "attack_"))
@@ -94,13 +115,20 @@ def test_an_attack_scores_what_the_untouched_release_scores(expected_scores, ass
     assert expected_scores[assignment][student] == expected_scores[assignment]["untouched"]
 
 
-def test_the_instructors_code_is_out_of_the_kernels_reach(graded_course):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_instructors_code_is_out_of_the_kernels_reach(graded_course, assignment):
     """attack_a tried to import the reference CAM, the true lab sheet and the recipes."""
-    notebook = graded_course["root"] / "autograded/attack_a/01_grundlagen/01_grundlagen.ipynb"
-    text = notebook.read_text(encoding="utf-8")
-    assert "nicht erreichbar: dlbmt.grading.references" in text
-    assert "nicht erreichbar: dlbmt.tools.lab_sheet" in text
-    assert "importiert:" not in text
+    path = graded_course["root"] / f"autograded/attack_a/{assignment}/{assignment}.ipynb"
+    printed = [
+        line
+        for cell in nbformat.read(path, as_version=4).cells
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream"
+        for line in output.get("text", "").splitlines()
+    ]
+    assert "nicht erreichbar: dlbmt.grading.references ModuleNotFoundError" in printed
+    assert "nicht erreichbar: dlbmt.tools.lab_sheet ModuleNotFoundError" in printed
+    assert not [line for line in printed if line.startswith("importiert:")]
 
 
 def test_feedback_never_shows_the_keys_values(graded_course):
