@@ -565,7 +565,7 @@ DATA_FILES = [
     *(DataFile(p, _SAMPLES_RECIPE, _GENERATED) for p in SAMPLE_PNG_PATHS),
     DataFile(
         EXPERIMENT_PATH,
-        "bench `python -m dlbmt.tools.margins.nb2 --record`: the retraining experiment "
+        "`dlbmt margins --record`: the retraining experiment "
         "measured over 10 seeds",
         _GENERATED,
     ),

@@ -3,42 +3,25 @@ the retrained network passes the graders' rule for nb2_experiment.
 
 The operations are read from the reference solution in the source notebook and trained exactly as
 there; the shipped model's own accuracy is reproduced in test_oct_model.py. The bench
-(``python -m dlbmt.tools.margins.nb2``) does the same for ten seeds.
+(``dlbmt margins --case nb2_experiment``) does the same for ten seeds.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 
-import nbformat
-import numpy as np
 from course_tools import REPO
 
-from dlbmt.augment import add_noise, augment_dataset, brightness_shift, rotate, shift
+from dlbmt.augment import augment_dataset
+from dlbmt.grading.course import Course
 from dlbmt.oct import QUALITY_PATH, evaluate, load_oct_test, load_oct_train, train_oct_model
+from dlbmt.tools.margins.nb2 import reference_operations
 
 SOURCE = REPO / "source" / "02_anwendung" / "02_anwendung.ipynb"
 # The issue's bar for the reference solution; data/oct/oct_experiment.json holds the measured
 # range over ten seeds.
 REFERENCE_MIN_ACCURACY = 0.85
 EPOCHS = 12
-
-
-def reference_operations() -> list:
-    cell = next(
-        c
-        for c in nbformat.read(SOURCE, as_version=4).cells
-        if c.metadata.get("nbgrader", {}).get("grade_id") == "nb2_experiment_answer"
-    )
-    assignment = next(
-        node
-        for node in ast.parse(cell.source).body
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "operationen"
-    )
-    names = {"np": np, "rotate": rotate, "brightness_shift": brightness_shift, "shift": shift}
-    names["add_noise"] = add_noise
-    return eval(compile(ast.Expression(assignment.value), "operationen", "eval"), names)  # noqa: S307
 
 
 def test_reference_augmentations_raise_the_test_accuracy():
@@ -50,7 +33,7 @@ def test_reference_augmentations_raise_the_test_accuracy():
         pass  # TensorFlow already started in this session
     x_train, y_train = load_oct_train()
     x_test, y_test = load_oct_test()
-    x_aug, y_aug = augment_dataset(x_train, y_train, reference_operations(), seed=0)
+    x_aug, y_aug = augment_dataset(x_train, y_train, reference_operations(Course(REPO)), seed=0)
     model = train_oct_model(x_aug, y_aug, epochs=EPOCHS, seed=0)
     accuracy = evaluate(model, x_test, y_test)
     shipped = json.loads((REPO / "data" / QUALITY_PATH).read_text(encoding="utf-8"))["accuracy"]

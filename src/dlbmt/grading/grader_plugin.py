@@ -51,29 +51,29 @@ def _task_marker(item):
     return task_id, float(points), tuple(marker.kwargs.get("depends_on", ()))
 
 
+def _given_path(request, option: str) -> Path:
+    """The path given with ``option``; without it the test is skipped (a grader run gives all)."""
+    path = request.config.getoption(option)
+    if not path:
+        pytest.skip(f"no {option} given")
+    return Path(path)
+
+
 @pytest.fixture(scope="session")
 def answer_store(request) -> AnswerStore:
-    path = request.config.getoption("--answers")
-    if not path:
-        pytest.skip("no --answers given")
-    return AnswerStore(Path(path))
+    return AnswerStore(_given_path(request, "--answers"))
 
 
 @pytest.fixture(scope="session")
 def key_store(request) -> AnswerStore:
-    path = request.config.getoption("--key")
-    if not path:
-        pytest.skip("no --key given")
-    return AnswerStore(Path(path))
+    return AnswerStore(_given_path(request, "--key"))
 
 
 @pytest.fixture(scope="session")
 def heldout_seed(request) -> int:
     """The course's secret seed: held-out data made with it is data no kernel ever had."""
-    path = request.config.getoption("--secret")
-    if not path:
-        pytest.skip("no --secret given")
-    return int(json.loads(Path(path).read_text(encoding="utf-8"))["heldout_seed"])
+    secret = _given_path(request, "--secret")
+    return int(json.loads(secret.read_text(encoding="utf-8"))["heldout_seed"])
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 
+from dlbmt.grading.cells import grade_id
 from dlbmt.grading.course import Course
 from dlbmt.oct import EXPERIMENT_PATH
 from dlbmt.tools.margins import grader_module
@@ -42,7 +43,7 @@ def reference_operations(course: Course) -> list:
     cell = next(
         c
         for c in nbformat.read(notebook, as_version=4).cells
-        if c.metadata.get("nbgrader", {}).get("grade_id") == "nb2_experiment_answer"
+        if grade_id(c) == "nb2_experiment_answer"
     )
     assignment = next(
         node
@@ -120,7 +121,7 @@ def record(course: Course, seeds: int = 10) -> dict:
             "approach with seeds 0..n-1, judged by the graders' rule; figures are "
             "[min, median, max] over the seeds"
         ),
-        "made_by": "python -m dlbmt.tools.margins.nb2 --record",
+        "made_by": "dlbmt margins --record",
         "machine": {**before, "load_average_after": after["load_average"]},
         "seeds": seeds,
         "epochs": EPOCHS,
@@ -140,18 +141,3 @@ def record(course: Course, seeds: int = 10) -> dict:
     target = course.data / EXPERIMENT_PATH
     target.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     return payload
-
-
-if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--record", action="store_true", help="write data/" + EXPERIMENT_PATH)
-    arguments = parser.parse_args()
-    if arguments.record:
-        record(Course.find(), arguments.seeds)
-    else:
-        from dlbmt.tools.margins import format_rows, measure
-
-        print(format_rows(measure(Course.find(), arguments.seeds, only=[NAME])))
