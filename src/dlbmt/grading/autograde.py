@@ -18,6 +18,7 @@ being graded twice at the same moment.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import logging
 import os
@@ -54,6 +55,7 @@ class Outcome:
     seconds: float
     message: str = ""
     gradebook: dict | None = field(default=None, repr=False)
+    merge_seconds: float = 0.0  # the coordinator's time to write it into the gradebook
 
     @property
     def graded(self) -> bool:
@@ -344,5 +346,7 @@ def _grade(course, gradebook, pending, structure, workers, scheduler, progress) 
 def _settle(gradebook, outcome: Outcome, outcomes: dict) -> None:
     """The single writer: merge a graded submission into the gradebook."""
     if outcome.graded:
+        started = time.monotonic()
         gb.merge_submission(gradebook, outcome.assignment, outcome.student, outcome.gradebook)
+        outcome = dataclasses.replace(outcome, merge_seconds=time.monotonic() - started)
     outcomes[(outcome.assignment, outcome.student)] = outcome

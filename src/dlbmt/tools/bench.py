@@ -7,6 +7,8 @@ For each assignment it measures, on this machine:
 - every number the reference run recorded whose name mentions accuracy, mse or loss;
 - the grading overhead per submission and the throughput against stock nbgrader
   (:mod:`dlbmt.tools.bench_grading`; skip with ``--no-grading``);
+- the seconds per submission as the class grows, 16 to 256 tiny submissions, against
+  stock nbgrader (:mod:`dlbmt.tools.bench_scale`; skip with ``--no-scale``);
 - the margins of the graders' thresholds on trained networks, as pass rates of the
   reference and of typical wrong approaches over many seeds
   (:mod:`dlbmt.tools.margins`; skip with ``--no-margins``).
@@ -88,6 +90,7 @@ def run_bench(
     assignments: list[str],
     grading: bool = True,
     margins: bool = True,
+    scale: bool = True,
     repeats: int = 3,
     seeds: int = 10,
     json_path: Path | None = None,
@@ -110,6 +113,12 @@ def run_bench(
             print(f"    {name} = {value}")
     if grading_figures:
         print_grading(grading_figures)
+    scale_rows = None
+    if scale:
+        from dlbmt.tools.bench_scale import format_rows, scale_benchmark
+
+        scale_rows = scale_benchmark(course, repeats=repeats)
+        print("\n" + format_rows(scale_rows))
     margin_rows = None
     if margins:
         from dlbmt.tools import margins as margin_tools
@@ -118,7 +127,12 @@ def run_bench(
         print("\nThreshold margins (pass rates over seeds)")
         print(margin_tools.format_rows(margin_rows))
     if json_path is not None:
-        payload = {"notebooks": results, "grading": grading_figures, "margins": margin_rows}
+        payload = {
+            "notebooks": results,
+            "grading": grading_figures,
+            "scale": scale_rows,
+            "margins": margin_rows,
+        }
         json_path.write_text(json.dumps(payload, indent=1), encoding="utf-8")
     budgets = all(item["within_budget"] for item in results)
     return budgets and (margin_rows is None or margin_tools.holds(margin_rows))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from dlbmt.errors import CourseError
@@ -70,9 +71,11 @@ def cmd_autograde(course: Course, args) -> None:
             f"No submissions for {wanted} in {course.submitted}. Collect them first "
             "(submitted/<student>/<assignment>/<notebook>.ipynb)."
         )
+    started = time.monotonic()
     outcomes = autograde(
         course, jobs=jobs, workers=args.workers, force=args.force, scheduler=args.scheduler
     )
+    seconds = time.monotonic() - started
     several = len({a for a, _ in jobs}) > 1
     for outcome in outcomes:
         who = f"{outcome.assignment}/{outcome.student}" if several else outcome.student
@@ -82,6 +85,14 @@ def cmd_autograde(course: Course, args) -> None:
         else:
             status = "graded" if outcome.graded else "FAILED"
             print(f"{status:>7}  {who}  ({outcome.seconds:.0f} s)")
+    graded = [o for o in outcomes if o.status is Status.GRADED]
+    if graded:
+        merged = sum(o.merge_seconds for o in graded)
+        print(
+            f"{len(graded)} submissions in {seconds:.1f} s ({seconds / len(graded):.2f} s each); "
+            f"merging into the gradebook took {merged:.2f} s "
+            f"({1000 * merged / len(graded):.1f} ms each)"
+        )
     failed = [o for o in outcomes if not o.graded]
     for outcome in failed:
         print(f"\n{outcome.assignment}/{outcome.student}: {outcome.message}", file=sys.stderr)
@@ -232,6 +243,7 @@ def cmd_bench(course: Course, args) -> None:
         assignments=_assignments(course, args.assignments),
         grading=not args.no_grading,
         margins=not args.no_margins,
+        scale=not args.no_scale,
         repeats=args.repeats,
         seeds=args.seeds,
         json_path=Path(args.json) if args.json else None,
@@ -245,6 +257,14 @@ def cmd_margins(course: Course, args) -> None:
 
     if args.seeds < 1:
         raise CourseError("--seeds must be 1 or more.")
+    if args.record:
+        from dlbmt.tools import manifest
+        from dlbmt.tools.margins import nb2
+
+        nb2.record(course, args.seeds)
+        manifest.write_manifest(course.data)
+        print(f"{args.seeds} seeds measured; data/{nb2.EXPERIMENT_PATH} and the manifest written")
+        return
     known = [case.name for case in margins.cases(course)]
     unknown = sorted(set(args.case or ()) - set(known))
     if unknown:
@@ -255,6 +275,10 @@ def cmd_margins(course: Course, args) -> None:
         raise CheckFailed(
             "A threshold margin broke: an approach did not pass or fail as it should."
         )
+
+
+# Commands that load or train networks.
+USES_TENSORFLOW = ("data", "train", "bench", "margins")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -341,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the figures to this file")
     p.add_argument("--no-grading", action="store_true", help="skip overhead and throughput")
     p.add_argument("--no-margins", action="store_true", help="skip the threshold margins")
+    p.add_argument(
+        "--no-scale", action="store_true", help="skip the scale benchmark (16-256 tiny submissions)"
+    )
     p.add_argument("--repeats", type=int, default=3, help="interleaved runs per compared figure")
     p.add_argument("--seeds", type=int, default=10, help="seeds per margin approach")
     p.set_defaults(run=cmd_bench)
@@ -350,6 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--case", action="append", help="only this case (repeatable)")
     p.add_argument("--seeds", type=int, default=10, help="seeds per approach (default 10)")
+    p.add_argument(
+        "--record", action="store_true",
+        help="measure Notebook 2's retraining experiment and write the figures its text states "
+        "(data/oct/oct_experiment.json) and the manifest",
+    )  # fmt: skip
     p.set_defaults(run=cmd_margins)
     return parser
 
@@ -360,15 +392,15 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    import os
     import warnings
-
-    # Commands that train or load networks (train, bench, margins) would otherwise start
-    # with TensorFlow's start-up log lines on stderr.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     warnings.showwarning = _show_warning
     args = build_parser().parse_args(argv)
+    if args.command in USES_TENSORFLOW:
+        from dlbmt.notebook import import_tensorflow_quietly
+
+        # TensorFlow's start-up lines on stderr would read like an error of the command.
+        import_tensorflow_quietly()
     try:
         args.run(Course.find(), args)
     except CheckFailed as failure:
