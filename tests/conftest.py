@@ -42,6 +42,24 @@ def tier_of(path) -> str:
     return relative.parts[0]
 
 
+_SECONDS_PER_TIER: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    """Add each phase's seconds (set-up, call, tear-down) to its test's tier."""
+    tier = report.nodeid.split("/", 2)[1] if report.nodeid.startswith("tests/") else "?"
+    _SECONDS_PER_TIER[tier] = _SECONDS_PER_TIER.get(tier, 0.0) + report.duration
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter):
+    if _SECONDS_PER_TIER:
+        figures = ", ".join(
+            f"{tier} {_SECONDS_PER_TIER[tier]:.0f} s" for tier in TIERS if tier in _SECONDS_PER_TIER
+        )
+        terminalreporter.write_line(f"seconds per tier: {figures}")
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark each test with its tier and run the fast tiers first (stable within a tier)."""
     for item in items:

@@ -164,7 +164,11 @@ def test_accuracies_are_the_two_networks(answers, key):
         )
 
 
-@pytest.mark.task("nb1_mnist_hyperparameters", points=1, depends_on=("nb1_mnist_model",))
+# The answer cell starts from test_accuracy, so without the training task's
+# answer the cell stops before mnist_model_b exists.
+@pytest.mark.task(
+    "nb1_mnist_hyperparameters", points=1, depends_on=("nb1_mnist_model", "nb1_mnist_training")
+)
 def test_second_network_is_another_trained_configuration(answers, key, heldout_seed):
     """mnist_model_b ist ein trainiertes Netz mit einer anderen Konfiguration als mnist_model."""
     first = _model(answers, "model_a", "mnist_model")

@@ -565,8 +565,7 @@ DATA_FILES = [
     *(DataFile(p, _SAMPLES_RECIPE, _GENERATED) for p in SAMPLE_PNG_PATHS),
     DataFile(
         EXPERIMENT_PATH,
-        "`dlbmt margins --record`: the retraining experiment "
-        "measured over 10 seeds",
+        "`dlbmt margins --record`: the retraining experiment measured over 10 seeds",
         _GENERATED,
     ),
 ]
