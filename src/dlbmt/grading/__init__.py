@@ -12,11 +12,3 @@ held-out data (:mod:`.references`). Their points go into the gradebook
 (:mod:`.gradebook`, one writer) with German feedback (:mod:`.feedback`), and each
 result is recorded with its provenance (:mod:`.provenance`) so that runs resume.
 """
-
-import sys
-
-# nbformat imports jsonschema, and jsonschema imports rfc3987_syntax when it is
-# installed (JupyterLab brings it), which builds an IRI grammar on import: 0.8 s
-# for every process of the engine, for a format check that notebooks never use.
-# jsonschema skips that check when the import fails.
-sys.modules.setdefault("rfc3987_syntax", None)
