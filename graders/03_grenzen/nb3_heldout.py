@@ -42,22 +42,25 @@ EARLY_CONV = "conv3"
 TISSUE_MEAN = 0.05
 
 # Held-out knees of nb3_fix_retrain: per label and stamp group this many, made with the secret
-# seed (160 knees, about 11 s to generate).
-HELDOUT_PER_GROUP = 40
+# seed (400 knees, about 9 s to generate). 160 knees were too few: with one secret the
+# reference itself came out at 0.613 where the stamp misleads, and a valid alternative
+# (other seeds) at 0.575, below the old rule of 0.58 (sampling noise of 80 knees: 0.05).
+HELDOUT_PER_GROUP = 100
 # The retrained model must be right where the stamp contradicts the label (healthy knees with
 # and abnormal knees without stamp; a stamp detector is right on none of them), right on the
 # balanced knees overall (a model that calls every knee the same, or that learned the stamp
 # the other way round, is right on half of them), and its CAM must leave the stamp corner.
-# Measured on 160 held-out knees each, 10 seeds per approach (dlbmt.tools.margins.nb3; the
-# notebook's 150 knees per class and 8 epochs):
-#   balanced retraining (rates 0.5/0.5)      conflict 0.637-0.750  accuracy 0.675-0.731
+# Measured on 400 held-out knees each, 10 seeds per approach (dlbmt.tools.margins.nb3; the
+# notebook's 150 knees per class and 8 epochs), 2026-11-29:
+#   balanced retraining (rates 0.5/0.5)      conflict 0.665-0.720  accuracy 0.670-0.738
 #                                            pointing game 0.00
-#   no stamp in training (rates 0/0)         conflict 0.637-0.738  accuracy 0.669-0.738
-#                                            pointing game 0.00
-#   stamp-label link kept (rates 0/1)        conflict 0.150-0.500  accuracy 0.506-0.594
-#                                            pointing game 0.80-1.00
-FIX_MIN_CONFLICT = 0.58
-FIX_MIN_ACCURACY = 0.6
+#   stamp-label link kept (rates 0/1)        conflict 0.150-0.505  accuracy 0.508-0.583
+#                                            pointing game 0.88-1.00
+# and earlier on 160 knees: no stamp in training (rates 0/0) conflict 0.637-0.738, accuracy
+# 0.669-0.738, pointing game 0.00. The accuracy rule only keeps out models that call every
+# knee the same or read the stamp the other way round (0.50); the conflict rule does the rest.
+FIX_MIN_CONFLICT = 0.55
+FIX_MIN_ACCURACY = 0.58
 FIX_MAX_POINTING_GAME = 0.5
 
 
