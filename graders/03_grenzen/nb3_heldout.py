@@ -15,6 +15,8 @@ from functools import lru_cache
 import numpy as np
 from scipy import ndimage
 
+from dlbmt import mri
+from dlbmt.grading import prepared
 from dlbmt.mri import BLANK_FOLDER, MODEL, TUIL_CASES, knee_slices, make_cases, watermark_box
 from dlbmt.settings import data_path
 
@@ -119,11 +121,36 @@ def true_regions() -> tuple[str, ...]:
 
 
 def heldout_knees(seed: int, per_group: int = HELDOUT_PER_GROUP):
-    """Balanced held-out knees: images, labels, stamped (normal/abnormal x with/without stamp)."""
+    """Balanced held-out knees: images, labels, stamped (normal/abnormal x with/without stamp).
+
+    Read from the coordinator's prepared copy when there is one (drawing them takes
+    about 8 s), otherwise drawn here: the same knees either way.
+    """
+    arrays = prepared.cached(
+        "nb3_knees", (seed, per_group), _KNEE_SOURCES, lambda: _draw_knees(seed, per_group)
+    )
+    return as_input(arrays["slices"]), arrays["labels"], arrays["stamped"]
+
+
+def prepare_heldout(seed: int, folder) -> None:
+    """Called once per grading run by the coordinator (dlbmt.grading.prepared)."""
+    prepared.store(
+        folder, "nb3_knees", (seed, HELDOUT_PER_GROUP), _KNEE_SOURCES,
+        lambda: _draw_knees(seed, HELDOUT_PER_GROUP),
+    )  # fmt: skip
+
+
+# What the knees depend on besides the seed: this file and the package's generator.
+_KNEE_SOURCES = (__file__, mri.__file__)
+
+
+def _draw_knees(seed: int, per_group: int) -> dict:
     cases = make_cases(2 * per_group, 2 * per_group, seed, 0.5, 0.5)
-    labels = np.array([int(c.abnormal) for c in cases])
-    stamped = np.array([int(c.stamped) for c in cases])
-    return as_input(knee_slices(cases)), labels, stamped
+    return {
+        "slices": knee_slices(cases),
+        "labels": np.array([int(c.abnormal) for c in cases]),
+        "stamped": np.array([int(c.stamped) for c in cases]),
+    }
 
 
 def pointing_game(model, images: np.ndarray, chosen: np.ndarray) -> float:

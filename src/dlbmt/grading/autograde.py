@@ -40,6 +40,7 @@ from dlbmt.grading import gradebook as gb
 from dlbmt.grading.course import Course
 from dlbmt.grading.keys import ensure_key
 from dlbmt.grading.nbgrader_plugins import linked_files
+from dlbmt.grading.prepared import prepare as prepare_heldout
 from dlbmt.grading.provenance import fingerprint, is_current, read_result, write_result
 from dlbmt.grading.sandbox import SandboxWarning, bubblewrap, warn_unsandboxed
 from dlbmt.grading.status import Status
@@ -295,6 +296,8 @@ def _autograde(course, jobs, workers, progress, force, scheduler) -> list[Outcom
     for assignment in sorted({a for a, _ in jobs}):
         for notebook in course.source_notebooks(assignment):
             ensure_key(course, assignment, notebook.stem)
+        # Held-out data once for all submissions, made here on the trusted side.
+        prepare_heldout(course, assignment)
     outcomes: dict[tuple[str, str], Outcome] = {}
     with gb.open_gradebook(course) as gradebook:
         if not force:

@@ -21,6 +21,8 @@ from pathlib import Path
 from dlbmt.errors import CourseError
 from dlbmt.grading.course import Course
 from dlbmt.grading.execution import thread_environment
+from dlbmt.grading.prepared import PREPARED_VARIABLE
+from dlbmt.grading.prepared import folder_of as prepared_folder
 from dlbmt.grading.sandbox import (
     Limits,
     apply_limits,
@@ -70,6 +72,7 @@ def run_graders(
         out = Path(scratch) / "out"
         out.mkdir()
         secret = _secret_for_graders(course, Path(scratch), uid)
+        ready = _prepared_for_graders(course, assignment, Path(scratch), uid)
         report = out / "report.json"
         pytest = [
             sys.executable, "-m", "pytest", str(folder),
@@ -86,7 +89,7 @@ def run_graders(
                 os.chown(out, uid, -1)
                 command = drop_to(uid) + pytest
             command = sandbox_prefix(
-                read_only=[course.graders, course.data, answers, key, secret],
+                read_only=[course.graders, course.data, answers, key, secret, ready],
                 writable=[out],
                 private_bytes=GRADER_LIMITS.scratch_bytes,
                 chdir=out,
@@ -100,7 +103,10 @@ def run_graders(
                 capture_output=True,
                 text=True,
                 timeout=GRADER_TIMEOUT_SECONDS,
-                env=_grader_environment(course, Path("/tmp") if use_bwrap else out, threads),
+                env={
+                    **_grader_environment(course, Path("/tmp") if use_bwrap else out, threads),
+                    PREPARED_VARIABLE: str(ready),
+                },
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 preexec_fn=lambda: apply_limits(GRADER_LIMITS),
@@ -138,6 +144,24 @@ def _secret_for_graders(course: Course, scratch: Path, uid: int | None) -> Path:
     copy = scratch / "secret.json"
     shutil.copyfile(course.secret_file(), copy)
     copy.chmod(0o400)
+    if uid is not None:
+        os.chown(copy, uid, -1)
+    return copy
+
+
+def _prepared_for_graders(course: Course, assignment: str, scratch: Path, uid: int | None) -> Path:
+    """A private copy of the held-out data the coordinator prepared (maybe none), read-only."""
+    copy = scratch / "prepared"
+    copy.mkdir()
+    source = prepared_folder(course, assignment)
+    for path in sorted(source.glob("*.npz")) if source.is_dir() else []:
+        if path.is_file() and not path.is_symlink() and not path.name.startswith("."):
+            target = copy / path.name
+            shutil.copyfile(path, target)
+            target.chmod(0o400)
+            if uid is not None:
+                os.chown(target, uid, -1)
+    copy.chmod(0o500)
     if uid is not None:
         os.chown(copy, uid, -1)
     return copy

@@ -59,6 +59,7 @@ from dlbmt.grading.course import Course
 from dlbmt.grading.execution import execute_notebook
 from dlbmt.grading.graders import TaskResult, run_graders
 from dlbmt.grading.keys import ensure_key
+from dlbmt.grading.prepared import prepare as prepare_heldout
 from dlbmt.grading.sandbox import Limits
 from dlbmt.grading.status import Limit
 from dlbmt.tools.examples import reference_submission
@@ -352,6 +353,7 @@ def selftest(
     mutated: set[str] = set()
     for assignment in assignments:
         course.check_assignment(assignment)
+        prepare_heldout(course, assignment)  # once, not in each mutant's grader run
         for source_path in course.source_notebooks(assignment):
             release_path = course.release / assignment / source_path.name
             if not release_path.is_file():

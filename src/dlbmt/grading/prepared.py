@@ -1,0 +1,106 @@
+"""Held-out data made once per course and secret, not once per submission.
+
+Some graders judge a student's model on data made with the course's secret seed:
+Notebook 3's retraining task on 400 fresh knees, about 8 s to draw. Made in every
+grader process, that is most of the time a Notebook 3 submission takes to grade.
+
+So the trusted coordinator makes it once, before the submissions are dispatched:
+every ``graders/<assignment>/*_heldout.py`` module with a ``prepare_heldout(seed,
+folder)`` function stores its arrays with :func:`store`, and each grader process
+gets a private read-only copy (:mod:`.graders`) and reads it with :func:`cached`.
+No grader ever writes there, so a student's archive that a grader loads cannot
+change what another student is judged on. A file is named by a digest of its
+name, its parameters (the seed among them) and the source of the modules that
+make it, so a changed generator or another secret never meets an old file. Where
+nothing was prepared (plain ``nbgrader autograde``, the self-test), :func:`cached`
+makes the data itself: the same arrays, only slower.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from dlbmt.grading.course import Course
+
+# Set for the grader process: its private copy of the prepared folder.
+PREPARED_VARIABLE = "DLBMT_PREPARED_DIR"
+MODULE_PATTERN = "*_heldout.py"
+
+Arrays = dict[str, np.ndarray]
+
+
+def file_name(name: str, parameters: Iterable, sources: Iterable[str | Path]) -> str:
+    """``name-<digest>.npz``: the digest covers the parameters and the makers' source."""
+    digest = hashlib.sha256(json.dumps([name, [str(p) for p in parameters]]).encode())
+    for source in sources:
+        digest.update(Path(source).read_bytes())
+    return f"{name}-{digest.hexdigest()[:24]}.npz"
+
+
+def cached(
+    name: str, parameters: Iterable, sources: Iterable, build: Callable[[], Arrays]
+) -> Arrays:
+    """The arrays of ``build()``, read from the prepared folder when they were made already."""
+    parameters, sources = list(parameters), list(sources)
+    folder = os.environ.get(PREPARED_VARIABLE)
+    if folder:
+        arrays = _load(Path(folder) / file_name(name, parameters, sources))
+        if arrays is not None:
+            return arrays
+    return build()
+
+
+def store(folder: Path, name: str, parameters: Iterable, sources: Iterable,
+          build: Callable[[], Arrays]) -> Path:  # fmt: skip
+    """Make ``build()``'s arrays once and keep them in ``folder``; returns the file."""
+    path = folder / file_name(name, list(parameters), list(sources))
+    if path.is_file():
+        return path
+    arrays = build()
+    handle, partial = tempfile.mkstemp(prefix=f".{name}-", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            np.savez(out, **arrays)
+        os.replace(partial, path)  # readers see a whole file or none
+    finally:
+        Path(partial).unlink(missing_ok=True)
+    return path
+
+
+def _load(path: Path) -> Arrays | None:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError):
+        return None
+
+
+def folder_of(course: Course, assignment: str) -> Path:
+    return course.state / "prepared" / assignment
+
+
+def prepare(course: Course, assignment: str) -> Path:
+    """Run every ``prepare_heldout`` of the assignment's graders; returns the folder."""
+    folder = folder_of(course, assignment)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    seed = int(json.loads(course.secret_file().read_text(encoding="utf-8"))["heldout_seed"])
+    for path in sorted((course.graders / assignment).glob(MODULE_PATTERN)):
+        hook = getattr(_module(path), "prepare_heldout", None)
+        if hook is not None:
+            hook(seed, folder)
+    return folder
+
+
+def _module(path: Path):
+    spec = importlib.util.spec_from_file_location(f"dlbmt_prepared_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,89 @@
+"""Held-out data made once by the coordinator and read by every grader process."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+import numpy as np
+import pytest
+
+from dlbmt.grading import prepared
+from dlbmt.grading.course import Course
+from dlbmt.grading.graders import _prepared_for_graders
+
+
+def _never():
+    raise AssertionError("built although a prepared file was there")
+
+
+@pytest.fixture
+def source(tmp_path):
+    maker = tmp_path / "maker.py"
+    maker.write_text("# the generator\n", encoding="utf-8")
+    return maker
+
+
+def test_a_grader_reads_what_the_coordinator_stored(tmp_path, source, monkeypatch):
+    built = {"x": np.arange(5), "y": np.eye(2)}
+    prepared.store(tmp_path, "knees", (7, 100), [source], lambda: built)
+    monkeypatch.setenv(prepared.PREPARED_VARIABLE, str(tmp_path))
+    arrays = prepared.cached("knees", (7, 100), [source], _never)
+    assert set(arrays) == {"x", "y"}
+    assert np.array_equal(arrays["x"], built["x"]) and np.array_equal(arrays["y"], built["y"])
+
+
+@pytest.mark.parametrize("change", ["seed", "parameter", "source", "no folder"])
+def test_anything_else_is_made_afresh(tmp_path, source, monkeypatch, change):
+    prepared.store(tmp_path, "knees", (7, 100), [source], lambda: {"x": np.zeros(3)})
+    monkeypatch.setenv(prepared.PREPARED_VARIABLE, str(tmp_path))
+    key = {"seed": (8, 100), "parameter": (7, 2)}.get(change, (7, 100))
+    if change == "source":
+        source.write_text("# the generator, changed\n", encoding="utf-8")
+    if change == "no folder":
+        monkeypatch.delenv(prepared.PREPARED_VARIABLE)
+    arrays = prepared.cached("knees", key, [source], lambda: {"x": np.ones(3)})
+    assert np.array_equal(arrays["x"], np.ones(3))
+
+
+def test_store_makes_each_file_once(tmp_path, source):
+    folder = tmp_path / "prepared"
+    folder.mkdir()
+    first = prepared.store(folder, "knees", (1,), [source], lambda: {"x": np.zeros(2)})
+    again = prepared.store(folder, "knees", (1,), [source], _never)
+    assert first == again and [p.name for p in folder.iterdir()] == [first.name]
+
+
+def test_prepare_runs_the_graders_heldout_hooks_with_the_secret(tmp_path):
+    course = Course(tmp_path)
+    (course.graders / "a").mkdir(parents=True)
+    (course.graders / "a" / "a_heldout.py").write_text(
+        "import numpy as np\n"
+        "def prepare_heldout(seed, folder):\n"
+        "    (folder / 'seen.json').write_text(str(seed))\n",
+        encoding="utf-8",
+    )
+    (course.graders / "a" / "test_a.py").write_text("raise RuntimeError('not imported')\n")
+    seed = json.loads(course.secret_file().read_text(encoding="utf-8"))["heldout_seed"]
+    folder = prepared.prepare(course, "a")
+    assert (folder / "seen.json").read_text() == str(seed)
+
+
+def test_graders_get_a_read_only_copy_of_the_prepared_files_only(tmp_path):
+    course = Course(tmp_path / "course")
+    folder = prepared.folder_of(course, "a")
+    folder.mkdir(parents=True)
+    np.save(folder / "ignored.npy", np.zeros(1))
+    (folder / ".half-written.npz").write_bytes(b"")
+    np.savez(folder / "knees-1.npz", x=np.zeros(1))
+    (tmp_path / "scratch").mkdir()
+    copy = _prepared_for_graders(course, "a", tmp_path / "scratch", uid=None)
+    assert [p.name for p in copy.iterdir()] == ["knees-1.npz"]
+    assert stat.S_IMODE((copy / "knees-1.npz").stat().st_mode) == 0o400
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o500
+
+
+def test_without_prepared_data_the_graders_get_an_empty_folder(tmp_path):
+    (tmp_path / "scratch").mkdir()
+    copy = _prepared_for_graders(Course(tmp_path / "course"), "a", tmp_path / "scratch", None)
+    assert list(copy.iterdir()) == []
