@@ -47,7 +47,8 @@ _SECONDS_PER_TIER: dict[str, float] = {}
 
 def pytest_runtest_logreport(report):
     """Add each phase's seconds (set-up, call, tear-down) to its test's tier."""
-    tier = report.nodeid.split("/", 2)[1] if report.nodeid.startswith("tests/") else "?"
+    # Each test carries its tier's marker (pytest_collection_modifyitems).
+    tier = next((name for name in TIERS if name in report.keywords), "?")
     _SECONDS_PER_TIER[tier] = _SECONDS_PER_TIER.get(tier, 0.0) + report.duration
 
 

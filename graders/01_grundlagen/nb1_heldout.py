@@ -27,25 +27,6 @@ MAX_SCALE = 1.05
 CENTRE = np.array([13.5, 13.5])
 
 
-@lru_cache(maxsize=2)
-def heldout_digits(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The test digits, each moved at random: float32 (1000, 28, 28) in [0, 1], labels.
-
-    Read from the coordinator's prepared copy when there is one, otherwise moved here.
-    """
-    arrays = prepared.cached("nb1_digits", (seed,), _SOURCES, lambda: _move_digits(seed))
-    return arrays["images"], arrays["labels"]
-
-
-def prepare_heldout(seed: int, folder) -> None:
-    """Called once per grading run by the coordinator (dlbmt.grading.prepared)."""
-    prepared.store(folder, "nb1_digits", (seed,), _SOURCES, lambda: _move_digits(seed))
-
-
-# What the moved digits depend on besides the seed: this file and the digits' loader.
-_SOURCES = (__file__, mnist.__file__)
-
-
 def _move_digits(seed: int) -> dict:
     _, _, images, labels = load_mnist()
     rng = np.random.default_rng(seed)
@@ -59,6 +40,25 @@ def _move_digits(seed: int) -> dict:
         offset = CENTRE - matrix @ (CENTRE + shift)
         moved[index] = ndimage.affine_transform(image, matrix, offset=offset, order=1)
     return {"images": np.clip(moved, 0.0, 1.0), "labels": labels}
+
+
+# The moved digits depend on the seed, this file and the digits' loader.
+DIGITS = prepared.HeldOut("nb1_digits", _move_digits, (__file__, mnist.__file__))
+
+
+@lru_cache(maxsize=2)
+def heldout_digits(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The test digits, each moved at random: float32 (1000, 28, 28) in [0, 1], labels.
+
+    Read from the coordinator's prepared copy when there is one, otherwise moved here.
+    """
+    arrays = DIGITS.get(seed)
+    return arrays["images"], arrays["labels"]
+
+
+def prepare_heldout(seed: int, folder) -> None:
+    """Called once per grading run by the coordinator (dlbmt.grading.prepared)."""
+    DIGITS.store(folder, seed)
 
 
 def public_test_digits() -> tuple[np.ndarray, np.ndarray]:

@@ -53,34 +53,29 @@ EPSILON = 1e-7
 CROSSENTROPY_CAP = 1.0
 
 
+def _draw_scans(seed: int, per_class: int) -> dict:
+    stream = int(np.random.SeedSequence([seed, STREAM, per_class]).generate_state(1)[0])
+    images, labels = generate_oct_dataset(per_class, stream, "wide")
+    return {"images": images, "labels": labels}
+
+
+# The scans depend on the seed, the number per class, this file and the package's generator.
+SCANS = prepared.HeldOut("nb2_scans", _draw_scans, (__file__, oct_module.__file__))
+
+
 @lru_cache(maxsize=4)
 def heldout_scans(seed: int, per_class: int = HELDOUT_PER_CLASS) -> tuple[np.ndarray, np.ndarray]:
     """Fresh wide-variation scans from the secret seed: uint8 (4 * per_class, 96, 96), labels.
 
     Read from the coordinator's prepared copy when there is one, otherwise made here.
     """
-    arrays = prepared.cached(
-        "nb2_scans", (seed, per_class), _SOURCES, lambda: _draw_scans(seed, per_class)
-    )
+    arrays = SCANS.get(seed, per_class)
     return arrays["images"], arrays["labels"]
 
 
 def prepare_heldout(seed: int, folder) -> None:
     """Called once per grading run by the coordinator (dlbmt.grading.prepared)."""
-    prepared.store(
-        folder, "nb2_scans", (seed, HELDOUT_PER_CLASS), _SOURCES,
-        lambda: _draw_scans(seed, HELDOUT_PER_CLASS),
-    )  # fmt: skip
-
-
-# What the scans depend on besides the seed: this file and the package's generator.
-_SOURCES = (__file__, oct_module.__file__)
-
-
-def _draw_scans(seed: int, per_class: int) -> dict:
-    stream = int(np.random.SeedSequence([seed, STREAM, per_class]).generate_state(1)[0])
-    images, labels = generate_oct_dataset(per_class, stream, "wide")
-    return {"images": images, "labels": labels}
+    SCANS.store(folder, seed, HELDOUT_PER_CLASS)
 
 
 def public_test_scans() -> tuple[np.ndarray, np.ndarray]:

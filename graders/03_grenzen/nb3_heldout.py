@@ -120,30 +120,6 @@ def true_regions() -> tuple[str, ...]:
     )
 
 
-def heldout_knees(seed: int, per_group: int = HELDOUT_PER_GROUP):
-    """Balanced held-out knees: images, labels, stamped (normal/abnormal x with/without stamp).
-
-    Read from the coordinator's prepared copy when there is one (drawing them takes
-    about 8 s), otherwise drawn here: the same knees either way.
-    """
-    arrays = prepared.cached(
-        "nb3_knees", (seed, per_group), _KNEE_SOURCES, lambda: _draw_knees(seed, per_group)
-    )
-    return as_input(arrays["slices"]), arrays["labels"], arrays["stamped"]
-
-
-def prepare_heldout(seed: int, folder) -> None:
-    """Called once per grading run by the coordinator (dlbmt.grading.prepared)."""
-    prepared.store(
-        folder, "nb3_knees", (seed, HELDOUT_PER_GROUP), _KNEE_SOURCES,
-        lambda: _draw_knees(seed, HELDOUT_PER_GROUP),
-    )  # fmt: skip
-
-
-# What the knees depend on besides the seed: this file and the package's generator.
-_KNEE_SOURCES = (__file__, mri.__file__)
-
-
 def _draw_knees(seed: int, per_group: int) -> dict:
     cases = make_cases(2 * per_group, 2 * per_group, seed, 0.5, 0.5)
     return {
@@ -151,6 +127,25 @@ def _draw_knees(seed: int, per_group: int) -> dict:
         "labels": np.array([int(c.abnormal) for c in cases]),
         "stamped": np.array([int(c.stamped) for c in cases]),
     }
+
+
+# The knees depend on the seed, the number per group, this file and the package's generator.
+KNEES = prepared.HeldOut("nb3_knees", _draw_knees, (__file__, mri.__file__))
+
+
+def heldout_knees(seed: int, per_group: int = HELDOUT_PER_GROUP):
+    """Balanced held-out knees: images, labels, stamped (normal/abnormal x with/without stamp).
+
+    Read from the coordinator's prepared copy when there is one (drawing them takes
+    about 8 s), otherwise drawn here: the same knees either way.
+    """
+    arrays = KNEES.get(seed, per_group)
+    return as_input(arrays["slices"]), arrays["labels"], arrays["stamped"]
+
+
+def prepare_heldout(seed: int, folder) -> None:
+    """Called once per grading run by the coordinator (dlbmt.grading.prepared)."""
+    KNEES.store(folder, seed, HELDOUT_PER_GROUP)
 
 
 def pointing_game(model, images: np.ndarray, chosen: np.ndarray) -> float:

@@ -13,8 +13,8 @@ from dlbmt.grading.course import Course
 from dlbmt.grading.graders import _prepared_for_graders
 
 
-def _never():
-    raise AssertionError("built although a prepared file was there")
+def _never(*parameters):
+    raise AssertionError("drawn although a prepared file was there")
 
 
 @pytest.fixture
@@ -24,33 +24,42 @@ def source(tmp_path):
     return maker
 
 
+def _drawn(seed, size):
+    return {"x": np.arange(size) + seed, "y": np.eye(2)}
+
+
 def test_a_grader_reads_what_the_coordinator_stored(tmp_path, source, monkeypatch):
-    built = {"x": np.arange(5), "y": np.eye(2)}
-    prepared.store(tmp_path, "knees", (7, 100), [source], lambda: built)
+    prepared.HeldOut("knees", _drawn, (source,)).store(tmp_path, 7, 100)
     monkeypatch.setenv(prepared.PREPARED_VARIABLE, str(tmp_path))
-    arrays = prepared.cached("knees", (7, 100), [source], _never)
+    arrays = prepared.HeldOut("knees", _never, (source,)).get(7, 100)
     assert set(arrays) == {"x", "y"}
-    assert np.array_equal(arrays["x"], built["x"]) and np.array_equal(arrays["y"], built["y"])
+    assert np.array_equal(arrays["x"], np.arange(100) + 7) and np.array_equal(
+        arrays["y"], np.eye(2)
+    )
 
 
 @pytest.mark.parametrize("change", ["seed", "parameter", "source", "no folder"])
-def test_anything_else_is_made_afresh(tmp_path, source, monkeypatch, change):
-    prepared.store(tmp_path, "knees", (7, 100), [source], lambda: {"x": np.zeros(3)})
+def test_anything_else_is_drawn_afresh(tmp_path, source, monkeypatch, change):
+    prepared.HeldOut("knees", lambda seed, size: {"x": np.zeros(3)}, (source,)).store(
+        tmp_path, 7, 3
+    )
     monkeypatch.setenv(prepared.PREPARED_VARIABLE, str(tmp_path))
-    key = {"seed": (8, 100), "parameter": (7, 2)}.get(change, (7, 100))
+    parameters = {"seed": (8, 3), "parameter": (7, 2)}.get(change, (7, 3))
     if change == "source":
         source.write_text("# the generator, changed\n", encoding="utf-8")
     if change == "no folder":
         monkeypatch.delenv(prepared.PREPARED_VARIABLE)
-    arrays = prepared.cached("knees", key, [source], lambda: {"x": np.ones(3)})
+    arrays = prepared.HeldOut("knees", lambda seed, size: {"x": np.ones(3)}, (source,)).get(
+        *parameters
+    )
     assert np.array_equal(arrays["x"], np.ones(3))
 
 
 def test_store_makes_each_file_once(tmp_path, source):
     folder = tmp_path / "prepared"
     folder.mkdir()
-    first = prepared.store(folder, "knees", (1,), [source], lambda: {"x": np.zeros(2)})
-    again = prepared.store(folder, "knees", (1,), [source], _never)
+    first = prepared.HeldOut("knees", _drawn, (source,)).store(folder, 1, 2)
+    again = prepared.HeldOut("knees", _never, (source,)).store(folder, 1, 2)
     assert first == again and [p.name for p in folder.iterdir()] == [first.name]
 
 

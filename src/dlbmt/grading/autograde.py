@@ -296,13 +296,14 @@ def _autograde(course, jobs, workers, progress, force, scheduler) -> list[Outcom
     for assignment in sorted({a for a, _ in jobs}):
         for notebook in course.source_notebooks(assignment):
             ensure_key(course, assignment, notebook.stem)
-        # Held-out data once for all submissions, made here on the trusted side.
-        prepare_heldout(course, assignment)
     outcomes: dict[tuple[str, str], Outcome] = {}
     with gb.open_gradebook(course) as gradebook:
         if not force:
             outcomes.update(_kept_or_merged(course, gradebook, jobs))
         pending = [job for job in jobs if job not in outcomes]
+        # Held-out data once for all submissions still to grade, made on the trusted side.
+        for assignment in sorted({a for a, _ in pending}):
+            prepare_heldout(course, assignment)
         if pending:
             structure = gb.snapshot_structure(course, course.work / f"structure-{os.getpid()}.db")
             try:

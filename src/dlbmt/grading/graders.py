@@ -141,12 +141,7 @@ def _secret_for_graders(course: Course, scratch: Path, uid: int | None) -> Path:
     The course's own file stays readable by its owner alone (mode 600): the graders
     run as the sandbox's unprivileged user and get this private copy instead.
     """
-    copy = scratch / "secret.json"
-    shutil.copyfile(course.secret_file(), copy)
-    copy.chmod(0o400)
-    if uid is not None:
-        os.chown(copy, uid, -1)
-    return copy
+    return _hand_over(course.secret_file(), scratch / "secret.json", uid)
 
 
 def _prepared_for_graders(course: Course, assignment: str, scratch: Path, uid: int | None) -> Path:
@@ -156,15 +151,20 @@ def _prepared_for_graders(course: Course, assignment: str, scratch: Path, uid: i
     source = prepared_folder(course, assignment)
     for path in sorted(source.glob("*.npz")) if source.is_dir() else []:
         if path.is_file() and not path.is_symlink() and not path.name.startswith("."):
-            target = copy / path.name
-            shutil.copyfile(path, target)
-            target.chmod(0o400)
-            if uid is not None:
-                os.chown(target, uid, -1)
+            _hand_over(path, copy / path.name, uid)
     copy.chmod(0o500)
     if uid is not None:
         os.chown(copy, uid, -1)
     return copy
+
+
+def _hand_over(source: Path, target: Path, uid: int | None) -> Path:
+    """Copy ``source`` to ``target``, readable by the graders' user ``uid`` alone."""
+    shutil.copyfile(source, target)
+    target.chmod(0o400)
+    if uid is not None:
+        os.chown(target, uid, -1)
+    return target
 
 
 def _read_report(path: Path) -> dict | None:

@@ -6,14 +6,14 @@ grader process, that is most of the time a Notebook 3 submission takes to grade.
 
 So the trusted coordinator makes it once, before the submissions are dispatched:
 every ``graders/<assignment>/*_heldout.py`` module with a ``prepare_heldout(seed,
-folder)`` function stores its arrays with :func:`store`, and each grader process
-gets a private read-only copy (:mod:`.graders`) and reads it with :func:`cached`.
+folder)`` function stores its arrays with :meth:`HeldOut.store`, and each grader process
+gets a private read-only copy (:mod:`.graders`) and reads it with :meth:`HeldOut.get`.
 No grader ever writes there, so a student's archive that a grader loads cannot
 change what another student is judged on. A file is named by a digest of its
 name, its parameters (the seed among them) and the source of the modules that
 make it, so a changed generator or another secret never meets an old file. Where
-nothing was prepared (plain ``nbgrader autograde``, the self-test), :func:`cached`
-makes the data itself: the same arrays, only slower.
+nothing was prepared (plain ``nbgrader autograde``), :meth:`HeldOut.get` makes
+the data itself: the same arrays, only slower.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import importlib.util
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,42 +38,48 @@ MODULE_PATTERN = "*_heldout.py"
 Arrays = dict[str, np.ndarray]
 
 
-def file_name(name: str, parameters: Iterable, sources: Iterable[str | Path]) -> str:
-    """``name-<digest>.npz``: the digest covers the parameters and the makers' source."""
-    digest = hashlib.sha256(json.dumps([name, [str(p) for p in parameters]]).encode())
-    for source in sources:
-        digest.update(Path(source).read_bytes())
-    return f"{name}-{digest.hexdigest()[:24]}.npz"
+@dataclass(frozen=True)
+class HeldOut:
+    """Held-out arrays that ``draw(*parameters)`` makes, named ``name``.
 
+    ``sources`` are the files whose code makes them: with the parameters (the
+    seed among them) they name the stored file.
+    """
 
-def cached(
-    name: str, parameters: Iterable, sources: Iterable, build: Callable[[], Arrays]
-) -> Arrays:
-    """The arrays of ``build()``, read from the prepared folder when they were made already."""
-    parameters, sources = list(parameters), list(sources)
-    folder = os.environ.get(PREPARED_VARIABLE)
-    if folder:
-        arrays = _load(Path(folder) / file_name(name, parameters, sources))
-        if arrays is not None:
-            return arrays
-    return build()
+    name: str
+    draw: Callable[..., Arrays]
+    sources: tuple[str | Path, ...]
 
+    def get(self, *parameters) -> Arrays:
+        """The arrays, read from the prepared folder when the coordinator made them already."""
+        folder = os.environ.get(PREPARED_VARIABLE)
+        if folder:
+            arrays = _load(Path(folder) / self.file_name(parameters))
+            if arrays is not None:
+                return arrays
+        return self.draw(*parameters)
 
-def store(folder: Path, name: str, parameters: Iterable, sources: Iterable,
-          build: Callable[[], Arrays]) -> Path:  # fmt: skip
-    """Make ``build()``'s arrays once and keep them in ``folder``; returns the file."""
-    path = folder / file_name(name, list(parameters), list(sources))
-    if path.is_file():
+    def store(self, folder: Path, *parameters) -> Path:
+        """Make the arrays once and keep them in ``folder``; returns the file."""
+        path = folder / self.file_name(parameters)
+        if path.is_file():
+            return path
+        arrays = self.draw(*parameters)
+        handle, partial = tempfile.mkstemp(prefix=f".{self.name}-", suffix=".npz", dir=folder)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                np.savez(out, **arrays)
+            os.replace(partial, path)  # readers see a whole file or none
+        finally:
+            Path(partial).unlink(missing_ok=True)
         return path
-    arrays = build()
-    handle, partial = tempfile.mkstemp(prefix=f".{name}-", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            np.savez(out, **arrays)
-        os.replace(partial, path)  # readers see a whole file or none
-    finally:
-        Path(partial).unlink(missing_ok=True)
-    return path
+
+    def file_name(self, parameters: tuple) -> str:
+        """``name-<digest>.npz``: the digest covers the parameters and the sources."""
+        digest = hashlib.sha256(json.dumps([self.name, [str(p) for p in parameters]]).encode())
+        for source in self.sources:
+            digest.update(Path(source).read_bytes())
+        return f"{self.name}-{digest.hexdigest()[:24]}.npz"
 
 
 def _load(path: Path) -> Arrays | None:
