@@ -192,7 +192,9 @@ def cmd_report(course: Course, args) -> None:
 def cmd_data(course: Course, args) -> None:
     from dlbmt.tools import manifest
 
-    if args.action == "build":
+    if args.action == "import":
+        _import_data(course, args)
+    elif args.action == "build":
         built = manifest.build_files(course.data, only=args.only)
         manifest.write_manifest(course.data)
         print(f"built {len(built)} files; manifest written")
@@ -205,6 +207,22 @@ def cmd_data(course: Course, args) -> None:
         if problems:
             raise CheckFailed(f"{len(problems)} data files do not match the manifest.")
         print("all data files match the manifest")
+
+
+def _import_data(course: Course, args) -> None:
+    from dlbmt.tools import data_import
+
+    target = Path(args.target).resolve() if args.target else course.data
+    if args.source == "kermany":
+        report = data_import.import_kermany(
+            args.folder, target, seed=args.seed,
+            train_per_class=args.train_per_class, test_per_class=args.test_per_class,
+        )  # fmt: skip
+    else:
+        report = data_import.import_mrnet(
+            args.folder, target, seed=args.seed, audit_per_group=args.audit_per_group
+        )
+    print("\n".join(report.lines()))
 
 
 def cmd_train(course: Course, args) -> None:
@@ -345,10 +363,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", help="also write the class report with plots to this file")
     p.set_defaults(run=cmd_report)
 
-    p = sub.add_parser("data", help="build or verify data/ and its manifest")
-    p.add_argument("action", choices=["build", "verify", "manifest"])
-    p.add_argument("--only", help="only files whose path starts with this")
+    p = sub.add_parser("data", help="build, verify or import data/ and its manifest")
+    only = "only files whose path starts with this"
+    # Accepted before the action too (`dlbmt data --only oct build`), as it always was.
+    p.add_argument("--only", help=only)
     p.set_defaults(run=cmd_data)
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("build", help="run the generators and write the manifest")
+    a.add_argument("--only", default=argparse.SUPPRESS, help=only)
+    for action, text in (
+        ("verify", "check data/ against the manifest"),
+        ("manifest", "rewrite the manifest from the files"),
+    ):
+        a = actions.add_parser(action, help=text)
+        a.add_argument("--only", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    a = actions.add_parser(
+        "import",
+        help="convert a real download (Kermany OCT2017, MRNet v1.0) into data/",
+        description="Convert a data set that you downloaded by hand into the course's data/ "
+        "layout and update the manifest. See docs/real-data.md.",
+    )
+    sources = a.add_subparsers(dest="source", required=True)
+    k = sources.add_parser("kermany", help="Notebook 2's OCT files from Kermany OCT2017")
+    k.add_argument("folder", help="the OCT2017 folder that holds train/ and test/")
+    k.add_argument(
+        "--train-per-class", type=int, metavar="N",
+        help="scans per class in oct_train.npz (default: as many as the generated set)",
+    )  # fmt: skip
+    k.add_argument(
+        "--test-per-class", type=int, metavar="N",
+        help="scans per class in oct_test.npz (default: as many as the generated set)",
+    )  # fmt: skip
+    m = sources.add_parser("mrnet", help="Notebook 3's knee files from MRNet v1.0")
+    m.add_argument("folder", help="the MRNet-v1.0 folder that holds train/, valid/ and the CSVs")
+    m.add_argument(
+        "--audit-per-group", type=int, metavar="N",
+        help="audit cases per label x stamp group (default: as many as the generated set)",
+    )  # fmt: skip
+    for q in (k, m):
+        q.add_argument(
+            "--seed", type=int, default=0, metavar="N", help="chooses the cases (default 0)"
+        )
+        q.add_argument(
+            "--target", metavar="DIR", help="the data folder to write (default: the course's data/)"
+        )
 
     p = sub.add_parser("train", help="train a model that a notebook loads")
     p.add_argument("recipe")
@@ -396,7 +454,8 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.showwarning = _show_warning
     args = build_parser().parse_args(argv)
-    if args.command in USES_TENSORFLOW:
+    # Importing data reads images and arrays only; TensorFlow would add seconds for nothing.
+    if args.command in USES_TENSORFLOW and getattr(args, "action", None) != "import":
         from dlbmt.notebook import import_tensorflow_quietly
 
         # TensorFlow's start-up lines on stderr would read like an error of the command.
