@@ -323,18 +323,26 @@ def test_student_package_does_not_load_the_lab_images_itself():
 def test_show_mri_examples_shows_four_other_knees():
     figure = mri.show_mri_examples(COURSE_DATA)
     try:
-        assert len(figure.axes) == 4
+        assert len(figure.axes) == 8
         titles = [ax.get_title() for ax in figure.axes]
-        assert titles[0] == "gesund" and len(set(titles)) == 4
+        assert titles[0] == "gesund" and len(set(titles[:4])) == 4
+        # The bottom row walks through one volume; its middle slice is the one shown above.
+        assert titles[4:] == [
+            "Schicht 4 von 21 (innen)",
+            "Schicht 8 von 21 (innen)",
+            "Schicht 11 von 21 (Mitte)",
+            "Schicht 18 von 21 (außen)",
+        ]
     finally:
         plt.close(figure)
     assert "mri/mrt_tuil/train/sagittal/0002.npy" not in mri.SHOWN_EXAMPLES
     assert "mri/mrt_blank/0008.npy" not in mri.SHOWN_EXAMPLES
 
 
-def test_shipped_mri_data_stays_within_15_mb():
+def test_shipped_mri_data_stays_within_40_mb():
+    # 20 example volumes in MRNet's shape (21 slices of 64 KiB) are 27.5 MB, the audit set 7.9 MB.
     folder = COURSE_DATA / "mri"
     if not folder.is_dir():
         pytest.skip("data/mri has not been built yet")
     total = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
-    assert total <= 15 * 1024 * 1024
+    assert total <= 40 * 1024 * 1024
