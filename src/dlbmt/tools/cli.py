@@ -198,6 +198,11 @@ def cmd_data(course: Course, args) -> None:
         built = manifest.build_files(course.data, only=args.only)
         manifest.write_manifest(course.data)
         print(f"built {len(built)} files; manifest written")
+        if not args.only or args.only.startswith(("mri", "oct")):
+            from dlbmt.tools.phantom_montage import MONTAGE, write_montage
+
+            # The montage shows what the generators draw; it changes only with them.
+            print(f"wrote {write_montage(course.root / MONTAGE)}")
     elif args.action == "manifest":
         print(f"wrote {manifest.write_manifest(course.data)}")
     else:
