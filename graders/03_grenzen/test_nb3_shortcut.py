@@ -176,11 +176,11 @@ def test_new_model_is_right_where_the_stamp_misleads(answers, key, heldout_seed)
 
 @pytest.mark.task("nb3_fix_retrain", points=1)
 def test_cam_of_new_model_leaves_the_stamp_corner(answers, key, heldout_seed):
-    """Die CAM von model_neu liegt bei höchstens der Hälfte neuer gestempelter Knie in der Ecke."""
+    """Die CAM von model_neu zeigt bei neuen Knien mit Stempel kaum noch (<= 10 %) in die Ecke."""
     figures = _heldout_figures(answers, heldout_seed)
     assert looks_at_the_knee(figures), (
-        "Die CAM von model_neu zeigt bei auffälligen Knien mit Stempel noch meist auf die "
-        "Stempelecke: Das Netz nutzt den Stempel weiter."
+        "Die CAM von model_neu zeigt bei auffälligen Knien mit Stempel noch oft (bei mehr als "
+        "jedem zehnten) auf die Stempelecke: Das Netz nutzt den Stempel weiter."
     )
 
 

@@ -7,21 +7,19 @@ rule (``graders/03_grenzen/nb3_heldout.py``, loaded by path) on held-out knees
 made with the seed as the secret, so every run sees other knees.
 
 Measured with ``dlbmt margins --case nb3_fix_retrain --seeds 10`` on
-this 2-core machine (quiet), 400 held-out knees per seed, 2026-11-29:
+this 2-core machine, 400 held-out knees per seed, on the anatomical knee phantom,
+2026-11-29:
 
-- reference: right where the stamp misleads 0.665-0.720 (median 0.695; rule >= 0.55),
-  accuracy 0.670-0.738 (median 0.710; rule >= 0.58), pointing game 0.00 (rule <= 0.5),
-  share of unstamped abnormal knees found 0.33-0.65: passes 10/10.
-- wrong: right where the stamp misleads 0.150-0.505 (median 0.248), accuracy 0.508-0.583
-  (median 0.578), pointing game 0.88-1.00 (median 1.00), found 0.00-0.53: passes 0/10.
-- Not in the bench, measured earlier on 160 knees: no stamp in training at all (rates 0
-  and 0, a valid fix) passed 10/10; a half-hearted fix with rates 0.25 and 0.75 passed
-  3/10.
-- 160 held-out knees were too few: under one secret the reference came out at 0.613 and
-  the valid_a example (other seeds) at 0.575; on 400 knees the same models give 0.670
-  and 0.680.
+- reference: right where the stamp misleads 0.740-0.935 (median 0.883; rule >= 0.68),
+  accuracy 0.728-0.943 (median 0.886; rule >= 0.58), pointing game 0.00-0.02 (rule <= 0.5),
+  share of unstamped abnormal knees found 0.48-0.97: passes 10/10.
+- wrong: right where the stamp misleads 0.185-0.640 (median 0.350), accuracy 0.500-0.775
+  (median 0.643), pointing game 0.21-0.96 (median 0.685), found 0.00-1.00: passes 0/10
+  under the rule of 0.68 (1/10 under the old 0.55, which the cartoon knees allowed).
+- On the earlier cartoon knees the reference reached only 0.665-0.720, and 160 held-out
+  knees were too few (one secret put the reference at 0.613).
 
-About 21 s per seed on the quiet machine (training knees, training, 400 held-out knees
+About 27 s per seed on this machine (training knees, training, 400 held-out knees
 and the CAMs of the stamped abnormal ones).
 """
 
