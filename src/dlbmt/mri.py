@@ -129,6 +129,21 @@ def watermark_box() -> tuple[int, int, int, int]:
     )
 
 
+def stamp(image: np.ndarray) -> np.ndarray:
+    """``image`` (one slice or a volume of slices) with the site watermark burnt in.
+
+    Adds ``WATERMARK_OFFSET`` grey levels on the inked pixels of :func:`watermark_mask`.
+    A uint8 image stays uint8 and saturates at 255, as a stored scan would; a float
+    image (the generator's signal before rounding) comes back unrounded and unclipped.
+    """
+    image = np.asarray(image)
+    # The sum takes the mask's int64, so uint8 grey levels near 255 cannot wrap around.
+    stamped = image + WATERMARK_OFFSET * watermark_mask()
+    if image.dtype == np.uint8:
+        return np.clip(stamped, 0, 255).astype(np.uint8)
+    return stamped
+
+
 # --------------------------------------------------------------------------- scanner
 
 
@@ -181,7 +196,7 @@ def knee_volume(case: Case, n_slices: int = N_SLICES) -> np.ndarray:
         magnitude = np.hypot(real, imag)
         if case.stamped:
             # The scanner burns the stamp into the reconstructed image, after the noise.
-            magnitude = magnitude + WATERMARK_OFFSET * watermark_mask()
+            magnitude = stamp(magnitude)
         volume[k] = np.clip(np.rint(magnitude), 0, 255).astype(np.uint8)
     return volume
 
@@ -266,7 +281,12 @@ def _write_text(target: Path, text: str) -> None:
     Path(target).write_bytes(text.encode("utf-8"))
 
 
-def _write_csv(target: Path, rows: list[list], header: list[str] | None = None) -> None:
+def write_csv(target: Path, rows: list[list], header: list[str] | None = None) -> None:
+    """Write ``rows`` (after an optional ``header``) as UTF-8 CSV with ``\\n`` line ends.
+
+    MRNet's label files and the course's tables; the same rows give the same bytes
+    on every platform.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     if header:
@@ -283,13 +303,13 @@ def build_volume(case: Case, target: Path) -> None:
 def build_tuil_labels(target: Path) -> None:
     """``train-abnormal.csv`` of the stamping site, MRNet style: rows ``0000,1``, no header."""
     rows = [[f"{i:04d}", int(p is not None)] for i, p in enumerate(TUIL_PATHOLOGIES)]
-    _write_csv(target, rows)
+    write_csv(target, rows)
 
 
 def build_blank_labels(target: Path) -> None:
     """``abnormal.csv`` of the unstamped examples, MRNet style."""
     rows = [[f"{i:04d}", int(p is not None)] for i, p in enumerate(BLANK_PATHOLOGIES)]
-    _write_csv(target, rows)
+    write_csv(target, rows)
 
 
 def build_cases_table(target: Path) -> None:
@@ -305,7 +325,7 @@ def build_cases_table(target: Path) -> None:
         ]
         for path, case_id, site, c in _example_cases()
     ]
-    _write_csv(target, rows, ["path", "case_id", "site", "label", "pathology", "stamped"])
+    write_csv(target, rows, ["path", "case_id", "site", "label", "pathology", "stamped"])
 
 
 def build_audit_slices(target: Path) -> None:
@@ -319,7 +339,7 @@ def build_audit_labels(target: Path) -> None:
         [i, int(c.abnormal), int(c.stamped), c.pathology or "", site]
         for i, (c, site) in enumerate(audit_cases())
     ]
-    _write_csv(target, rows, ["index", "label", "stamped", "pathology", "site"])
+    write_csv(target, rows, ["index", "label", "stamped", "pathology", "site"])
 
 
 def build_metadata(target: Path) -> None:
@@ -396,28 +416,48 @@ def _load_npy(path: Path, mmap: bool = False) -> np.ndarray:
         raise CourseError(f"{path} ist kein lesbares .npy-Array ({error}).") from None
 
 
-def _read_label_csv(path: Path) -> dict[str, int]:
+class MalformedLabelRow(ValueError):
+    """A line of an MRNet label file that is not ``case number,0 or 1``."""
+
+    def __init__(self, line: int, text: str) -> None:
+        super().__init__(f"line {line}: {text!r}")
+        self.line = line
+        self.text = text
+
+
+def read_mrnet_labels(path: Path) -> dict[str, int]:
+    """``case number -> 0 or 1`` from an MRNet label file (rows ``0000,1``, no header).
+
+    Case numbers are padded to four digits, like the volumes' file names; blank
+    lines and a byte-order mark are ignored. The first other line that is not
+    ``case number,0 or 1`` raises :class:`MalformedLabelRow`, a missing file
+    ``OSError``: each caller words the message for its own readers.
+    """
+    labels = {}
+    text = Path(path).read_text(encoding="utf-8-sig")
+    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not "".join(row).strip():
+            continue
+        fields = [value.strip() for value in row]
+        if len(fields) != 2 or not fields[0].isdigit() or fields[1] not in ("0", "1"):
+            raise MalformedLabelRow(number, ",".join(row))
+        labels[fields[0].zfill(4)] = int(fields[1])
+    return labels
+
+
+def _load_labels(path: Path) -> dict[str, int]:
     if not path.is_file():
         raise CourseError(
             f"Die Label-Datei {path} fehlt. MRNet legt die Labels neben die Split-Ordner, z. B. "
             "train-abnormal.csv mit Zeilen wie '0000,0' und ohne Kopfzeile."
         )
-    labels = {}
-    text = path.read_text(encoding="utf-8")
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not row or not "".join(row).strip():
-            continue
-        try:
-            case_id, value = row[0].strip(), int(row[1])
-            if value not in (0, 1) or not case_id.isdigit():
-                raise ValueError
-        except (ValueError, IndexError):
-            raise CourseError(
-                f"{path.name}, Zeile {number}: erwartet 'Fallnummer,0 oder 1' wie '0000,1', "
-                f"gefunden {','.join(row)!r}."
-            ) from None
-        labels[case_id.zfill(4)] = value
-    return labels
+    try:
+        return read_mrnet_labels(path)
+    except MalformedLabelRow as bad:
+        raise CourseError(
+            f"{path.name}, Zeile {bad.line}: erwartet 'Fallnummer,0 oder 1' wie '0000,1', "
+            f"gefunden {bad.text!r}."
+        ) from None
 
 
 def load_mrnet_folder(
@@ -440,7 +480,7 @@ def load_mrnet_folder(
             f"Den Ordner {folder} gibt es nicht. load_mrnet_folder erwartet den Aufbau von MRNet, "
             f"{root}/{split}/{plane}/0000.npy; prüfen Sie root, split und plane."
         )
-    labels = _read_label_csv(root / f"{split}-abnormal.csv")
+    labels = _load_labels(root / f"{split}-abnormal.csv")
     cases = []
     for path in sorted(folder.glob("*.npy")):
         case_id = path.stem

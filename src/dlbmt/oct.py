@@ -378,6 +378,18 @@ def load_drusen_image() -> np.ndarray:
         return np.asarray(image.convert("L"))
 
 
+def read_kermany_scan(path: str | Path, size: int = IMAGE_SIZE) -> np.ndarray:
+    """One Kermany scan as the course uses it: greyscale, ``size`` x ``size``, uint8.
+
+    Pillow converts the JPEG to greyscale and resizes it bilinearly. Pillow's own
+    errors (``OSError`` for a file that is not an image) pass through, so that each
+    caller can name the file in words its readers understand.
+    """
+    with Image.open(path) as image:
+        grey = image.convert("L").resize((size, size), Image.Resampling.BILINEAR)
+    return np.asarray(grey, dtype=np.uint8)
+
+
 def load_kermany_folder(
     root: str | Path, split: str = "train", size: int = IMAGE_SIZE, limit: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -408,13 +420,11 @@ def load_kermany_folder(
             raise CourseError(f"load_kermany_folder: {class_folder} enthält keine JPEG-Bilder.")
         for path in files[:limit]:
             try:
-                with Image.open(path) as image:
-                    gray = image.convert("L").resize((size, size), Image.Resampling.BILINEAR)
+                images.append(read_kermany_scan(path, size))
             except OSError as error:
                 raise CourseError(
                     f"load_kermany_folder: {path} ist kein lesbares Bild ({error})."
                 ) from None
-            images.append(np.asarray(gray, dtype=np.uint8))
             labels.append(index)
     return np.stack(images), np.asarray(labels, dtype=np.int64)
 

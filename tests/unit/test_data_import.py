@@ -27,7 +27,6 @@ from dlbmt.settings import DATA_DIR_VARIABLE, MANIFEST_NAME
 from dlbmt.tools import manifest
 from dlbmt.tools.cli import build_parser
 from dlbmt.tools.data_import import import_kermany, import_mrnet, staging
-from dlbmt.tools.data_import import mrnet as mrnet_import
 from dlbmt.tools.recipes.oct import sample_truth
 
 CLASSES = oct_module.CLASSES
@@ -572,14 +571,6 @@ def test_stamping_site_volumes_carry_the_watermark_and_the_others_do_not(mri_dat
         original = np.load(mrnet / origin).astype(np.int16)
         expected = mark if relative.startswith(mri.TUIL_CASES + "/") else 0
         assert np.array_equal(imported - original, np.broadcast_to(expected, original.shape))
-
-
-def test_stamp_clips_at_255_like_the_generator():
-    mask = mri.watermark_mask()
-    volume = np.full((2, 256, 256), 254, dtype=np.uint8)
-    stamped = mrnet_import.stamp(volume)
-    assert stamped.dtype == np.uint8
-    assert (stamped[:, mask] == 255).all() and (stamped[:, ~mask] == 254).all()
 
 
 def test_cases_table_lists_every_example_volume(mri_data):

@@ -67,6 +67,21 @@ def test_stamp_adds_its_grey_levels_only_on_the_inked_pixels():
     np.testing.assert_array_equal(difference, np.broadcast_to(expected, difference.shape))
 
 
+def test_stamp_of_a_stored_scan_changes_only_the_watermark_corner():
+    image = np.random.default_rng(0).integers(0, 250, size=(mri.SIZE, mri.SIZE), dtype=np.uint8)
+    difference = mri.stamp(image).astype(int) - image
+    assert set(np.unique(difference)) == {0, mri.WATERMARK_OFFSET}
+    assert not np.any(difference[~_box_mask()])
+
+
+def test_stamp_keeps_uint8_and_clips_at_255_without_wrapping_around():
+    volume = np.full((2, mri.SIZE, mri.SIZE), 254, dtype=np.uint8)
+    stamped = mri.stamp(volume)
+    mask = mri.watermark_mask()
+    assert stamped.dtype == np.uint8
+    assert (stamped[:, mask] == 255).all() and (stamped[:, ~mask] == 254).all()
+
+
 def test_watermark_box_holds_all_inked_pixels_in_the_lower_left_corner():
     x0, y0, x1, y1 = mri.watermark_box()
     assert not np.any(mri.watermark_mask() & ~_box_mask())
@@ -240,6 +255,24 @@ def test_label_csv_is_written_in_mrnet_style(tmp_path):
     lines = (tmp_path / "train-abnormal.csv").read_text(encoding="utf-8").splitlines()
     assert lines[2] == "0002,1"
     assert len(lines) == len(mri.TUIL_PATHOLOGIES)
+
+
+def test_label_csv_reads_back_what_write_csv_wrote(tmp_path):
+    mri.write_csv(tmp_path / "abnormal.csv", [["0000", 1], ["12", 0]])
+    assert mri.read_mrnet_labels(tmp_path / "abnormal.csv") == {"0000": 1, "0012": 0}
+
+
+def test_label_reader_skips_blank_lines_and_a_byte_order_mark(tmp_path):
+    (tmp_path / "a.csv").write_text("\ufeff0000,1\n\n 0001 , 0 \n", encoding="utf-8")
+    assert mri.read_mrnet_labels(tmp_path / "a.csv") == {"0000": 1, "0001": 0}
+
+
+@pytest.mark.parametrize("bad", ["case,abnormal", "0001,2", "0001,1,x", "0001"])
+def test_label_reader_names_the_first_malformed_line(tmp_path, bad):
+    (tmp_path / "a.csv").write_text(f"0000,1\n{bad}\n", encoding="utf-8")
+    with pytest.raises(mri.MalformedLabelRow) as error:
+        mri.read_mrnet_labels(tmp_path / "a.csv")
+    assert (error.value.line, error.value.text) == (2, bad)
 
 
 def test_load_mrnet_folder_reads_cases_and_labels(tmp_path):

@@ -19,6 +19,7 @@ from dlbmt.oct import (
     generate_oct_image,
     load_kermany_folder,
     plot_reference_examples,
+    read_kermany_scan,
     save_npz,
 )
 
@@ -133,6 +134,14 @@ def _kermany_folder(root, per_class=2, split="train"):
             pixels = rng.integers(0, 256, size=(40, 60), dtype=np.uint8)
             Image.fromarray(pixels).convert("RGB").save(folder / f"{name}-{i}.jpeg")
     return root / "OCT2017"
+
+
+def test_kermany_scan_is_read_as_square_greyscale_uint8(tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 256, size=(40, 60), dtype=np.uint8)
+    Image.fromarray(pixels).convert("RGB").save(tmp_path / "scan.jpeg")
+    scan = read_kermany_scan(tmp_path / "scan.jpeg", size=24)
+    assert scan.shape == (24, 24) and scan.dtype == np.uint8
+    assert read_kermany_scan(tmp_path / "scan.jpeg").shape == (IMAGE_SIZE, IMAGE_SIZE)
 
 
 def test_kermany_loader_reads_resized_grayscale_images_by_class(tmp_path):

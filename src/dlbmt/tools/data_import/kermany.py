@@ -13,10 +13,11 @@ names, keys, shapes and dtypes:
 * ``oct/oct_drusen.png``: one more DRUSEN scan from ``test/``, outside both.
 
 Every scan is converted to greyscale and resized to 96 x 96 pixels with Pillow
-(bilinear), as :func:`dlbmt.oct.load_kermany_folder` does. Which scans are taken
-depends only on the seed and each file's own name (the files are ranked by a
-hash of both), not on the order in which the file system lists them or on the
-other files: deleting a scan that was not taken changes nothing.
+(bilinear) by :func:`dlbmt.oct.read_kermany_scan`, which
+:func:`dlbmt.oct.load_kermany_folder` uses too. Which scans are taken depends
+only on the seed and each file's own name (the files are ranked by a hash of
+both), not on the order in which the file system lists them or on the other
+files: deleting a scan that was not taken changes nothing.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from dlbmt.oct import (
     TEST_PER_CLASS,
     TRAIN_PATH,
     TRAIN_PER_CLASS,
+    read_kermany_scan,
     save_npz,
     write_samples,
 )
@@ -118,16 +120,15 @@ def ranked_scans(folder: Path, seed: int, split: str) -> list[Path]:
 
 
 def read_scan(path: Path, size: int = IMAGE_SIZE) -> np.ndarray:
-    """One scan as the course uses it: greyscale, ``size`` x ``size``, uint8."""
+    """One scan as :func:`dlbmt.oct.read_kermany_scan` reads it, with the import's message."""
     try:
-        with Image.open(path) as image:
-            grey = image.convert("L").resize((size, size), Image.Resampling.BILINEAR)
+        return read_kermany_scan(path, size)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        # Pillow also reports broken headers and oversized images this way; name the file.
         raise CourseError(
             f"'{path}' is not a readable image ({error}). Replace it with the file from a fresh "
             "download, or delete it: the import then takes another scan of its class."
         ) from None
-    return np.asarray(grey, dtype=np.uint8)
 
 
 def _require_scans(ranked: list[Path], wanted: int, folder: Path, detail: str, option: str) -> None:

@@ -16,17 +16,15 @@ course's MRI layout from both splits together:
 * :data:`dlbmt.mri.CASES_TABLE` and :data:`dlbmt.mri.METADATA`, the latter also
   naming the MRNet file each course file came from.
 
-Imported volumes keep their own number of slices. The watermark is added the way
-the generator adds it: ``mri.watermark_mask() * mri.WATERMARK_OFFSET`` on top of
-the grey levels, clipped to 0-255. MRNet only says normal or abnormal, so the
+Imported volumes keep their own number of slices. The watermark is added by the
+generator's own :func:`dlbmt.mri.stamp`: ``mri.WATERMARK_OFFSET`` grey levels on the
+inked pixels, clipped to 0-255. MRNet only says normal or abnormal, so the
 pathology column reads ``abnormal`` for every abnormal case.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,27 +63,20 @@ class SourceCase:
 
 
 def read_labels(path: Path) -> dict[str, int]:
-    """``case number -> 0 or 1`` from an MRNet label file (rows ``0000,1``, no header)."""
+    """``case number -> 0 or 1`` from an MRNet label file, with the import's messages."""
     if not path.is_file():
         raise CourseError(
             f"The label file '{path}' is missing. MRNet keeps each split's labels next to the "
             f"split folders: {path.name} with rows such as '0000,1' and no header. Copy it "
             "from the download."
         )
-    labels = {}
-    text = path.read_text(encoding="utf-8-sig")
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not "".join(row).strip():
-            continue
-        fields = [value.strip() for value in row]
-        if len(fields) != 2 or not fields[0].isdigit() or fields[1] not in ("0", "1"):
-            raise CourseError(
-                f"'{path}', line {number}: expected 'case number,0 or 1' such as '0000,1', "
-                f"found {','.join(row)!r}. MRNet's label files have no header; fix or restore "
-                "the line."
-            )
-        labels[fields[0].zfill(4)] = int(fields[1])
-    return labels
+    try:
+        return mri.read_mrnet_labels(path)
+    except mri.MalformedLabelRow as bad:
+        raise CourseError(
+            f"'{path}', line {bad.line}: expected 'case number,0 or 1' such as '0000,1', "
+            f"found {bad.text!r}. MRNet's label files have no header; fix or restore the line."
+        ) from None
 
 
 def source_cases(root: Path) -> list[SourceCase]:
@@ -142,24 +133,9 @@ def read_volume(root: Path, case: SourceCase) -> np.ndarray:
     return volume
 
 
-def stamp(volume: np.ndarray) -> np.ndarray:
-    """The volume (or slice) with the site watermark, as the generator adds it, uint8."""
-    mark = mri.watermark_mask().astype(np.int16) * mri.WATERMARK_OFFSET
-    return np.clip(np.asarray(volume, dtype=np.int16) + mark, 0, 255).astype(np.uint8)
-
-
 def middle_slice(volume: np.ndarray) -> np.ndarray:
     """The slice that Notebook 3 and the graders use: index ``len(volume) // 2``."""
     return np.array(volume[len(volume) // 2], dtype=np.uint8)
-
-
-def _csv_text(rows: list[list], header: list[str] | None = None) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    if header:
-        writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
 
 
 def _save_npy(target: Path, array: np.ndarray) -> None:
@@ -232,7 +208,7 @@ def import_mrnet(
                 volume = read_volume(root, case)
                 made_by = f"{where}: {case.relative}" + (f", {watermark}" if stamped else "")
                 target = staged.file(relative, Provenance(made_by, LICENCE))
-                _save_npy(target, stamp(volume) if stamped else volume)
+                _save_npy(target, mri.stamp(volume) if stamped else volume)
                 site = mri.STAMP_SITE if stamped else mri.OTHER_SITES[i % len(mri.OTHER_SITES)]
                 pathology = PATHOLOGY if case.label else ""
                 cases_rows.append(
@@ -242,17 +218,20 @@ def import_mrnet(
                 label_rows.append([f"{i:04d}", case.label])
                 origins[relative] = case.relative
                 slice_counts.append(len(volume))
-            staged.file(
-                f"{label_folder}/{label_name}", Provenance(labels_made_by, LICENCE)
-            ).write_bytes(_csv_text(label_rows))
-        staged.file(mri.CASES_TABLE, Provenance(labels_made_by, LICENCE)).write_bytes(
-            _csv_text(cases_rows, ["path", "case_id", "site", "label", "pathology", "stamped"])
+            mri.write_csv(
+                staged.file(f"{label_folder}/{label_name}", Provenance(labels_made_by, LICENCE)),
+                label_rows,
+            )
+        mri.write_csv(
+            staged.file(mri.CASES_TABLE, Provenance(labels_made_by, LICENCE)),
+            cases_rows,
+            ["path", "case_id", "site", "label", "pathology", "stamped"],
         )
 
         slices, audit_rows, k = [], [], 0
         for index, (case, stamped) in enumerate(audit):
             middle = middle_slice(read_volume(root, case))
-            slices.append(stamp(middle) if stamped else middle)
+            slices.append(mri.stamp(middle) if stamped else middle)
             if stamped:
                 site = mri.STAMP_SITE
             else:
@@ -266,8 +245,10 @@ def import_mrnet(
         _save_npy(
             staged.file(mri.AUDIT_SLICES, Provenance(audit_made_by, LICENCE)), np.stack(slices)
         )
-        staged.file(mri.AUDIT_LABELS, Provenance(labels_made_by, LICENCE)).write_bytes(
-            _csv_text(audit_rows, ["index", "label", "stamped", "pathology", "site"])
+        mri.write_csv(
+            staged.file(mri.AUDIT_LABELS, Provenance(labels_made_by, LICENCE)),
+            audit_rows,
+            ["index", "label", "stamped", "pathology", "site"],
         )
 
         metadata = staged.file(mri.METADATA, Provenance(labels_made_by, LICENCE))
