@@ -38,6 +38,7 @@ from tqdm import tqdm
 from dlbmt.errors import CourseError
 from dlbmt.grading import gradebook as gb
 from dlbmt.grading.course import Course
+from dlbmt.grading.execution import discard_spare
 from dlbmt.grading.keys import ensure_key
 from dlbmt.grading.nbgrader_plugins import linked_files
 from dlbmt.grading.prepared import prepare as prepare_heldout
@@ -139,6 +140,9 @@ def _run_nbgrader_autograde(
     config.CourseDirectory.student_id = student
     config.BaseConverter.force = True
     config.SandboxedExecute.threads = threads
+    # The next submission's sandbox and kernel start while this one runs; the coordinator
+    # stops the last spare when its run ends.
+    config.SandboxedExecute.keep_spare = True
     log = logging.getLogger(f"dlbmt.grading.autograde.{assignment}.{student}")
     log.propagate = False
     log.setLevel(logging.WARNING)
@@ -211,8 +215,11 @@ def _dispatch(
     """Grade ``jobs`` and yield each outcome as soon as it is done."""
     if scheduler is None and (workers == 1 or len(jobs) == 1):
         threads = max(1, (os.cpu_count() or 1) // workers)
-        for assignment, student in jobs:
-            yield grade_submission(course, assignment, student, structure, threads)
+        try:
+            for assignment, student in jobs:
+                yield grade_submission(course, assignment, student, structure, threads)
+        finally:
+            discard_spare()
         return
     from distributed import as_completed
 
@@ -236,6 +243,10 @@ def _dispatch(
                     assignment, student, Status.FAILED, 0.0,
                     f"the Dask worker grading it failed ({type(error).__name__}: {error})",
                 )  # fmt: skip
+        try:
+            client.run(discard_spare)  # workers of a cluster outlive the run; their spares not
+        except Exception:  # noqa: BLE001 - a worker gone already has no spare either
+            pass
 
 
 @contextmanager

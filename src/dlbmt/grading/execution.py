@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import base64
 import binascii
 import json
@@ -133,6 +134,7 @@ def execute_notebook(
     limits: Limits | None = None,
     sandbox: bool = True,
     answers_wanted: dict[str, set[str]] | None = None,
+    keep_spare: bool = False,
 ) -> ExecutionResult:
     """Run ``notebook`` in the sandbox; the answers it recorded land in ``answer_dir``.
 
@@ -140,6 +142,11 @@ def execute_notebook(
     the answer key holds); only those are kept. Without it every well-named answer
     file is kept (for recording the key itself). Nothing else the kernel wrote
     survives the run.
+
+    With ``keep_spare`` a second sandbox is started while this notebook runs and
+    kept for the next call with the same settings, so that the next notebook finds
+    its runner and kernel already started. A sandbox serves one notebook only:
+    the spare is as fresh as one started on demand.
     """
     limits = limits or Limits()
     notebook = nbformat.from_dict(json.loads(json.dumps(notebook)))
@@ -149,56 +156,17 @@ def execute_notebook(
     use_bwrap = sandbox and bubblewrap() is not None
     if sandbox and not use_bwrap:
         warn_unsandboxed()
-    as_root = drops_privileges(use_bwrap)
-    with tempfile.TemporaryDirectory(prefix="dlbmt-run-") as scratch:
-        runner = Path(scratch) / "runner" / "kernel_runner.py"
-        runner.parent.mkdir()
-        runner.write_bytes(Path(kernel_runner.__file__).read_bytes())
-        read_end, write_end = os.pipe()
-        if use_bwrap:
-            folders = _Folders(
-                KERNEL_ROOT / "work", KERNEL_ROOT / "home", KERNEL_ROOT / "answers",
-                runtime=KERNEL_ROOT / "runtime", tmp=KERNEL_ROOT / "tmp",
-            )  # fmt: skip
-            command = _runner_command(folders, limits, runner, write_end)
-            if as_root:
-                uid = sandbox_uid()
-                command += ["--kernel-user", str(uid), "--kernel-group", str(SANDBOX_GID),
-                            "--mount-tmpfs"]  # fmt: skip
-            prefix = sandbox_prefix(
-                read_only=[data_dir, runner.parent],
-                hidden=instructor_packages(),
-                private=[folders.work, folders.home, folders.answers, folders.tmp,
-                         folders.runtime],
-                private_bytes=None if as_root else limits.scratch_bytes,
-                chdir=KERNEL_ROOT,
-                as_root=as_root,
-                capabilities=RUNNER_CAPABILITIES,
-                # The kernel's temporary files go to its own limited folder (TMPDIR).
-                tmp_writable=not as_root,
-            )  # fmt: skip
-            command = prefix + command
-        else:
-            base = Path(scratch)
-            folders = _Folders(base / "work", base / "home", base / "answers")
-            command = _runner_command(folders, limits, runner, write_end)
-        started = time.monotonic()
-        process = subprocess.Popen(
-            command,
-            cwd=scratch,
-            env=kernel_environment(folders, data_dir, limits.threads),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            pass_fds=(write_end,),
-            start_new_session=True,
-            preexec_fn=lambda: apply_limits(limits),
-        )
-        os.close(write_end)
+    settings = (limits, Path(data_dir), use_bwrap)
+    box = _SPARE.take(settings) or _Sandbox.start(*settings)
+    if keep_spare:
+        _SPARE.keep(_Sandbox.start(*settings))
+    with box:
+        process = box.process
         report = _Report()
-        reader = threading.Thread(target=report.read, args=(read_end,), daemon=True)
+        reader = threading.Thread(target=report.read, args=(box.take_report(),), daemon=True)
         reader.start()
         events: list[dict] = []
+        started = time.monotonic()
         try:
             # The notebook, hidden tests included, never exists as a file in the sandbox.
             process.stdin.write(nbformat.writes(notebook).encode("utf-8"))
@@ -219,6 +187,145 @@ def execute_notebook(
     if not report.finished and not any(e["limit"] == Limit.WALL_TIME for e in events):
         events.append({"limit": Limit.RUNNER_STOPPED, "returncode": process.returncode})
     return ExecutionResult(notebook, events, seconds, use_bwrap, report.finished)
+
+
+class _Sandbox:
+    """A started runner (and its first kernel), waiting for a notebook on its standard input."""
+
+    def __init__(self, process: subprocess.Popen, report_fd: int, scratch, settings: tuple):
+        self.process = process
+        self.report_fd: int | None = report_fd
+        self.scratch = scratch
+        self.settings = settings
+
+    @classmethod
+    def start(cls, limits: Limits, data_dir: Path, use_bwrap: bool) -> _Sandbox:
+        as_root = drops_privileges(use_bwrap)
+        scratch = tempfile.TemporaryDirectory(prefix="dlbmt-run-")
+        runner = Path(scratch.name) / "runner" / "kernel_runner.py"
+        runner.parent.mkdir()
+        runner.write_bytes(Path(kernel_runner.__file__).read_bytes())
+        read_end, write_end = os.pipe()
+        if use_bwrap:
+            folders = _Folders(
+                KERNEL_ROOT / "work", KERNEL_ROOT / "home", KERNEL_ROOT / "answers",
+                runtime=KERNEL_ROOT / "runtime", tmp=KERNEL_ROOT / "tmp",
+            )  # fmt: skip
+            command = _runner_command(folders, limits, runner, write_end)
+            if as_root:
+                command += ["--kernel-user", str(sandbox_uid()), "--kernel-group",
+                            str(SANDBOX_GID), "--mount-tmpfs"]  # fmt: skip
+            prefix = sandbox_prefix(
+                read_only=[data_dir, runner.parent],
+                hidden=instructor_packages(),
+                private=[folders.work, folders.home, folders.answers, folders.tmp,
+                         folders.runtime],
+                private_bytes=None if as_root else limits.scratch_bytes,
+                chdir=KERNEL_ROOT,
+                as_root=as_root,
+                capabilities=RUNNER_CAPABILITIES,
+                # The kernel's temporary files go to its own limited folder (TMPDIR).
+                tmp_writable=not as_root,
+            )  # fmt: skip
+            command = prefix + command
+        else:
+            base = Path(scratch.name)
+            folders = _Folders(base / "work", base / "home", base / "answers")
+            command = _runner_command(folders, limits, runner, write_end)
+        try:
+            process = subprocess.Popen(
+                command,
+                cwd=scratch.name,
+                env=kernel_environment(folders, data_dir, limits.threads),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                pass_fds=(write_end,),
+                start_new_session=True,
+                preexec_fn=lambda: apply_limits(limits),
+            )
+        except BaseException:
+            os.close(read_end)
+            scratch.cleanup()
+            raise
+        finally:
+            os.close(write_end)
+        return cls(process, read_end, scratch, (limits, data_dir, use_bwrap))
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def take_report(self) -> int:
+        """The read end of the report pipe; the caller closes it."""
+        fd, self.report_fd = self.report_fd, None
+        return fd
+
+    def discard(self) -> None:
+        _kill_group(self.process)
+        if self.report_fd is not None:
+            os.close(self.report_fd)
+            self.report_fd = None
+        self.scratch.cleanup()
+
+    def __enter__(self) -> _Sandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.discard()
+
+
+class _Spare:
+    """At most one started sandbox, kept for this process's next notebook.
+
+    A spare nobody takes within ``IDLE_SECONDS`` is stopped, and so is one left at
+    exit; bubblewrap's --die-with-parent ends it with a worker that is killed.
+    """
+
+    IDLE_SECONDS = 300
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._box: _Sandbox | None = None
+
+    def take(self, settings: tuple) -> _Sandbox | None:
+        with self._lock:
+            box, self._box = self._box, None
+        if box is not None and box.settings == settings and box.alive():
+            return box
+        if box is not None:
+            box.discard()
+        return None
+
+    def keep(self, box: _Sandbox) -> None:
+        with self._lock:
+            old, self._box = self._box, box
+        if old is not None:
+            old.discard()
+        timer = threading.Timer(self.IDLE_SECONDS, self._expire, args=(box,))
+        timer.daemon = True
+        timer.start()
+
+    def _expire(self, box: _Sandbox) -> None:
+        with self._lock:
+            if self._box is not box:
+                return
+            self._box = None
+        box.discard()
+
+    def discard(self) -> None:
+        with self._lock:
+            box, self._box = self._box, None
+        if box is not None:
+            box.discard()
+
+
+_SPARE = _Spare()
+atexit.register(_SPARE.discard)
+
+
+def discard_spare() -> None:
+    """Stop the sandbox kept for a next notebook, if any (at the end of a grading run)."""
+    _SPARE.discard()
 
 
 class _Report:

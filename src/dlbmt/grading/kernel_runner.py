@@ -7,7 +7,9 @@ a file and imports nothing of ``dlbmt``.
 What the kernel can and cannot do to the runner:
 
 * The notebook, hidden tests included, arrives on the runner's standard input;
-  no file in the sandbox holds it.
+  no file in the sandbox holds it. The first kernel is started before it
+  arrives, so that a runner started ahead of time (``dlbmt autograde`` keeps
+  one ready for the next submission) has its kernel waiting.
 * Started as root (the grader runs as root with bubblewrap), the runner stays
   root with a few capabilities and starts every kernel as the sandbox's user.
   That user cannot signal the runner, read its memory or write to its report
@@ -35,11 +37,19 @@ import re
 import stat
 import sys
 import time
+from contextlib import ExitStack
 
-# As in dlbmt/__init__.py, which this file does not import: without this, jsonschema
-# (through nbformat) builds rfc3987_syntax's IRI grammar on import, 0.8 s of every
-# submission's fixed cost.
-sys.modules.setdefault("rfc3987_syntax", None)
+JSONSCHEMA_FORMAT_LIBRARIES = (
+    "rfc3987_syntax", "rfc3987", "rfc3986_validator", "rfc3339_validator", "isoduration",
+    "webcolors", "fqdn", "uri_template", "jsonpointer", "idna",
+)  # fmt: skip
+
+# jsonschema (through nbformat) imports a checker library for each string format it
+# knows, if installed; rfc3987_syntax alone builds an IRI grammar for 0.8 s (as in
+# dlbmt/__init__.py, which this file does not import). The notebook schema uses no
+# format, so the runner, started once per submission, skips them all (0.03 s more).
+for _format_library in JSONSCHEMA_FORMAT_LIBRARIES:
+    sys.modules.setdefault(_format_library, None)
 
 import nbformat  # noqa: E402
 from jupyter_client import AsyncKernelManager  # noqa: E402
@@ -184,13 +194,14 @@ class AnswerSync:
 
 
 class Runner:
-    def __init__(self, notebook, args, report):
-        self.notebook = notebook
+    def __init__(self, args, report):
+        self.notebook = nbformat.v4.new_notebook()
         self.args = args
         self.report = report
         self.sync = AnswerSync(
             args.answers, args.answer_files, args.max_file_bytes, args.answer_bytes
         )
+        self._ready: tuple[NotebookClient, ExitStack] | None = None
 
     def _client(self) -> NotebookClient:
         manager = SandboxUserKernelManager
@@ -212,20 +223,39 @@ class Runner:
             return {}
         return {"user": self.args.kernel_user, "group": self.args.kernel_group, "extra_groups": []}
 
-    def run(self) -> None:
-        indices = [i for i, c in enumerate(self.notebook.cells) if c.cell_type == "code"]
+    def _started_kernel(self) -> tuple[NotebookClient, ExitStack]:
+        client = self._client()
+        stack = ExitStack()
+        # leaving the stack shuts the kernel down (killing it if needed)
+        stack.enter_context(client.setup_kernel(**self._launch_options()))
+        return client, stack
+
+    def start(self) -> None:
+        """Start the first kernel; the notebook may arrive later."""
+        self._ready = self._started_kernel()
+
+    def run(self, notebook) -> None:
+        self.notebook = notebook
+        indices = [i for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
         position = 0
         while position < len(indices):
-            client = self._client()
-            with client.setup_kernel(**self._launch_options()):
+            client, stack = self._ready or self._started_kernel()
+            self._ready = None
+            client.nb = notebook
+            with stack:
                 while position < len(indices):
                     index = indices[position]
                     position += 1
                     status = self._execute(client, index)
                     if status in {"timeout", "kernel_died", "memory"}:
                         break  # this kernel is unusable: start a fresh one
-            # leaving the context shuts the kernel down (killing it if needed)
+        self.stop()  # a notebook without code cells did not use the first kernel
         self._sync_answers()
+
+    def stop(self) -> None:
+        if self._ready is not None:
+            self._ready[1].close()
+            self._ready = None
 
     def _execute(self, client: NotebookClient, index: int) -> str:
         cell = self.notebook.cells[index]
@@ -310,11 +340,17 @@ def main(argv: list[str] | None = None) -> int:
         result.write(json.dumps(line) + "\n")
         result.flush()
 
-    # The notebook comes over standard input and is never written to a file.
-    notebook = nbformat.reads(sys.stdin.read(), as_version=4)
-    sys.stdin.close()
     _prepare_folders(args)
-    Runner(notebook, args, report).run()
+    runner = Runner(args, report)
+    runner.start()
+    try:
+        # The notebook comes over standard input and is never written to a file.
+        notebook = nbformat.reads(sys.stdin.read(), as_version=4)
+    except BaseException:
+        runner.stop()  # no notebook came (the spare of a run that ended): no kernel stays
+        raise
+    sys.stdin.close()
+    runner.run(notebook)
     report({"done": True})
     return 0
 

@@ -300,6 +300,9 @@ class SandboxedExecute(NbGraderPreprocessor):
         config=True
     )
     sandbox = Bool(True, help="Use bubblewrap when it is installed.").tag(config=True)
+    keep_spare = Bool(
+        False, help="Start the next notebook's sandbox while this one runs (dlbmt autograde)."
+    ).tag(config=True)
 
     def preprocess(self, nb, resources):
         course = _course(self)
@@ -312,7 +315,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         key = ensure_key(course, info["assignment"], info["notebook"])
         result = execute_notebook(
             nb, answer_dir=answers, data_dir=course.data, limits=limits, sandbox=self.sandbox,
-            answers_wanted=recorded_answers(key),
+            answers_wanted=recorded_answers(key), keep_spare=self.keep_spare,
         )  # fmt: skip
         self.log.info("Executed %s in %.1f s", info["notebook"], result.seconds)
         # Beside the answer store, not in it: the kernel could write into the store.
