@@ -156,12 +156,11 @@ def prepare_heldout(seed: int, folder) -> None:
 
 def pointing_game(model, images: np.ndarray, chosen: np.ndarray) -> float:
     """Share of the chosen images whose CAM (class "auffällig") peaks in the stamp box."""
-    from dlbmt.grading.references import class_activation_map
+    from dlbmt.grading.references import class_activation_maps
 
     x0, y0, x1, y1 = watermark_box()
     hits = []
-    for index in np.flatnonzero(chosen):
-        cam = class_activation_map(model, images, int(index), ABNORMAL)
+    for cam in class_activation_maps(model, images, np.flatnonzero(chosen), ABNORMAL):
         row, col = np.unravel_index(int(np.argmax(cam)), cam.shape)
         hits.append(x0 <= col < x1 and y0 <= row < y1)
     return float(np.mean(hits))

@@ -55,7 +55,7 @@ def shortcut_figures(model, images: np.ndarray, table, box=None) -> dict:
     The CAM figures use the abnormal class on the stamped abnormal images.
     """
     from dlbmt.cam import energy_in_box, pointing_game_hit
-    from dlbmt.grading.references import class_activation_map
+    from dlbmt.grading.references import class_activation_maps
 
     box = tuple(box or watermark_box())
     labels = table["label"].to_numpy().astype(int)
@@ -68,8 +68,8 @@ def shortcut_figures(model, images: np.ndarray, table, box=None) -> dict:
     chosen = (labels == 0) & (stamped == 1)
     figures["share_normal_stamped_called_abnormal"] = _ratio(predicted[chosen] == ABNORMAL)
     hits, energy = [], []
-    for index in np.nonzero((labels == 1) & (stamped == 1))[0]:
-        cam = class_activation_map(model, images, int(index), ABNORMAL)
+    chosen = np.flatnonzero((labels == 1) & (stamped == 1))
+    for cam in class_activation_maps(model, images, chosen, ABNORMAL):
         hits.append(pointing_game_hit(cam, box))
         energy.append(energy_in_box(cam, box))
     figures["pointing_game_abnormal_stamped"] = _ratio(np.array(hits))
