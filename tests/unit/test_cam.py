@@ -163,3 +163,14 @@ def test_overlay_with_mismatched_sizes_raises_course_error():
             overlay(np.zeros((16, 16)), np.ones((8, 8)), ax)
     finally:
         plt.close(fig)
+
+
+def test_batched_cams_are_the_single_image_cams(gap_model, images):
+    from dlbmt.grading.references import class_activation_maps
+
+    # A batch size of 2 splits the three chosen images over two batches.
+    maps = class_activation_maps(gap_model, images, [2, 0, 2], 1, batch_size=2)
+    expected = [visualize_class_activation_map(gap_model, images, i, 1) for i in (2, 0, 2)]
+    assert maps.shape == (3, 32, 32)
+    np.testing.assert_allclose(maps, np.stack(expected), atol=1e-6)
+    assert class_activation_maps(gap_model, images, [], 1).shape == (0, 32, 32)
