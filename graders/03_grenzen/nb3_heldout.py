@@ -10,6 +10,7 @@ retraining task with the course's secret seed, so no kernel has ever seen them.
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
 
 import numpy as np
@@ -17,7 +18,17 @@ from scipy import ndimage
 
 from dlbmt import knee_phantom, mri
 from dlbmt.grading import prepared
-from dlbmt.mri import BLANK_FOLDER, MODEL, TUIL_CASES, knee_slices, make_cases, watermark_box
+from dlbmt.mri import (
+    AUDIT_LABELS,
+    AUDIT_SLICES,
+    BLANK_FOLDER,
+    MODEL,
+    TUIL_CASES,
+    knee_slices,
+    load_audit_set,
+    make_cases,
+    watermark_box,
+)
 from dlbmt.settings import data_path
 
 BILD_1 = f"{TUIL_CASES}/0002.npy"
@@ -37,6 +48,10 @@ GRADCAM_PROBES = {
     "conv3": ((0, 1), (1, 1), (2, 1), (3, 1)),
 }
 EARLY_CONV = "conv3"
+# The Grad-CAM maps of the lab images that nb3_gradcam asks for: (answer, image, layer), each
+# for the class the shipped model predicts.
+LAB_GRAD_CAMS = (("gradcam1", 0, "last_conv"), ("gradcam2", 1, "last_conv"),
+                 ("gradcam1_conv3", 0, EARLY_CONV))  # fmt: skip
 
 # Region rule of nb3_where_looks: a peak in the stamp box is "stempelecke"; elsewhere it is on
 # the knee when the 9 x 9 mean around it is above 0.05 (air is about 2/255, fat, the darkest
@@ -113,17 +128,66 @@ def region_of_peak(image: np.ndarray, cam: np.ndarray) -> str:
     return "knie" if tissue[row, col] else "hintergrund"
 
 
-@lru_cache(maxsize=1)
 def true_regions() -> tuple[str, ...]:
     """The region of the CAM peak of each lab image, for the class the shipped model predicts."""
-    from dlbmt.grading.references import class_activation_map
+    return tuple(str(region) for region in shipped_model_figures()["lab_regions"])
 
-    model, images = shipped_model(), lab_images()
+
+def _shipped_model_figures() -> dict:
+    """What the shipped model gives on the hidden probes, the lab images and the audit set."""
+    from dlbmt.grading.references import class_activation_map, grad_cam
+
+    model = shipped_model()
+
+    def grad_cams(images, pairs, layer):
+        return np.stack([grad_cam(model, images, i, k, layer_name=layer) for i, k in pairs])
+
+    cam_probes, grad_cam_probes = probe_images(CAM_PROBE_SEED), probe_images(GRADCAM_PROBE_SEED)
+    images = lab_images()
     classes = predicted_classes(model, images)
-    return tuple(
+    regions = [
         region_of_peak(images[i], class_activation_map(model, images, i, int(classes[i])))
         for i in range(len(images))
-    )
+    ]
+    audit_images, table = load_audit_set()
+    audit = fix_figures(
+        model, audit_images, table["label"].to_numpy().astype(int),
+        table["stamped"].to_numpy().astype(int),
+    )  # fmt: skip
+    return {
+        "cam_probes_grad_cam": grad_cams(cam_probes, CAM_PROBE_PAIRS, "last_conv"),
+        **{
+            f"grad_cam_probes_{layer}": grad_cams(grad_cam_probes, pairs, layer)
+            for layer, pairs in GRADCAM_PROBES.items()
+        },
+        "lab_classes": classes,
+        "lab_regions": np.array(regions),
+        **{
+            name: grad_cam(model, images, index, int(classes[index]), layer_name=layer)
+            for name, index, layer in LAB_GRAD_CAMS
+        },
+        **{f"audit_{name}": np.float64(value) for name, value in audit.items()},
+    }
+
+
+# They are the same for every submission: the coordinator computes them once per run. They
+# depend on this file, the generator (probe knees), the reference maps, the shipped model and
+# the audit set.
+SHIPPED_MODEL_FIGURES = prepared.HeldOut(
+    "nb3_shipped_model",
+    _shipped_model_figures,
+    (
+        __file__, mri.__file__, knee_phantom.__file__,
+        importlib.util.find_spec("dlbmt.grading.references").origin,
+        data_path(MODEL), data_path(AUDIT_SLICES), data_path(AUDIT_LABELS),
+    ),
+)  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def shipped_model_figures() -> dict:
+    """The shipped model's maps and figures; read from the prepared copy when there is one."""
+    return SHIPPED_MODEL_FIGURES.get()
 
 
 def _draw_knees(seed: int, per_group: int) -> dict:
@@ -152,6 +216,7 @@ def heldout_knees(seed: int, per_group: int = HELDOUT_PER_GROUP):
 def prepare_heldout(seed: int, folder) -> None:
     """Called once per grading run by the coordinator (dlbmt.grading.prepared)."""
     KNEES.store(folder, seed, HELDOUT_PER_GROUP)
+    SHIPPED_MODEL_FIGURES.store(folder)
 
 
 def pointing_game(model, images: np.ndarray, chosen: np.ndarray) -> float:

@@ -1,25 +1,15 @@
 """Tasks 3, 4 and 9: the student's own CAM and Grad-CAM, the two heatmaps, where they peak.
 
-The reference maps are computed here, with ``dlbmt.grading.references`` on the
-shipped model loaded from data/, on the same knees that the hidden cells
-generate from their seeds (``nb3_heldout``); the key holds what the source
-solution's ``meine_cam`` gave on them.
+The reference maps come from ``dlbmt.grading.references`` on the shipped model
+loaded from data/, on the same knees that the hidden cells generate from their
+seeds (``nb3_heldout.shipped_model_figures``: the coordinator computes them once
+per run, since they are the same for every submission); the key holds what the
+source solution's ``meine_cam`` gave on them.
 """
 
 import numpy as np
 import pytest
-from nb3_heldout import (
-    CAM_PROBE_PAIRS,
-    CAM_PROBE_SEED,
-    EARLY_CONV,
-    GRADCAM_PROBE_SEED,
-    GRADCAM_PROBES,
-    lab_images,
-    predicted_classes,
-    probe_images,
-    shipped_model,
-    true_regions,
-)
+from nb3_heldout import GRADCAM_PROBES, LAB_GRAD_CAMS, shipped_model_figures, true_regions
 
 # Pearson correlation of each map with the expected one, measured on the hidden (image, class)
 # pairs: legitimate variants of the recipe stay above 0.94 (CAM: ReLU after instead of before
@@ -55,17 +45,6 @@ def _all_similar(given: np.ndarray, expected: np.ndarray) -> bool:
     return given.shape == expected.shape and all(
         _similar(g, e) for g, e in zip(given, expected, strict=True)
     )
-
-
-def _grad_cam(*args, **kwargs) -> np.ndarray:
-    from dlbmt.grading.references import grad_cam
-
-    return grad_cam(*args, **kwargs)
-
-
-def _reference_grad_cams(images: np.ndarray, pairs, layer: str) -> np.ndarray:
-    model = shipped_model()
-    return np.stack([_grad_cam(model, images, i, k, layer_name=layer) for i, k in pairs])
 
 
 # The smallest value a map may have at its lowest point (see the check below).
@@ -112,7 +91,7 @@ def test_cam_matches_the_reference_on_unseen_images(answers, key):
 @pytest.mark.task("nb3_cam", points=1)
 def test_cam_matches_grad_cam_on_unseen_images(answers, key):
     """meine_cam stimmt auf neuen Bildern mit Grad-CAM überein (bis auf die Normierung)."""
-    expected = _reference_grad_cams(probe_images(CAM_PROBE_SEED), CAM_PROBE_PAIRS, "last_conv")
+    expected = shipped_model_figures()["cam_probes_grad_cam"]
     assert _all_similar(answers.get("cam_hidden"), expected), (
         "meine_cam passt auf neuen Bildern nicht zu Grad-CAM, obwohl beide bei einem "
         "GAP-Dense-Kopf dieselbe Karte ergeben. Gewichten Sie die Merkmalskarten mit den "
@@ -173,9 +152,8 @@ def test_region_of_bild_2(answers, key):
 @pytest.mark.task("nb3_gradcam", points=1)
 def test_grad_cam_on_unseen_images_at_two_layers(answers, key):
     """mein_grad_cam stimmt auf neuen Bildern an last_conv und an conv3 mit Grad-CAM überein."""
-    images = probe_images(GRADCAM_PROBE_SEED)
-    for layer, pairs in GRADCAM_PROBES.items():
-        expected = _reference_grad_cams(images, pairs, layer)
+    for layer in GRADCAM_PROBES:
+        expected = shipped_model_figures()[f"grad_cam_probes_{layer}"]
         assert _all_similar(answers.get(f"grad_cam_{layer}"), expected), (
             f"mein_grad_cam weicht auf neuen Bildern an der Schicht {layer} deutlich von "
             "Grad-CAM ab. Verwenden Sie die Merkmalskarten der Schicht schicht, gewichten Sie "
@@ -187,14 +165,8 @@ def test_grad_cam_on_unseen_images_at_two_layers(answers, key):
 @pytest.mark.task("nb3_gradcam", points=1, depends_on=("nb3_load_images", "nb3_classify"))
 def test_grad_cam_of_the_lab_images(answers, key):
     """gradcam1, gradcam2 und gradcam1_conv3 sind die Grad-CAM-Karten der vorhergesagten Klassen."""
-    model, images = shipped_model(), lab_images()
-    classes = predicted_classes(model, images)
-    for name, index, layer in (
-        ("gradcam1", 0, "last_conv"),
-        ("gradcam2", 1, "last_conv"),
-        ("gradcam1_conv3", 0, EARLY_CONV),
-    ):
-        expected = _grad_cam(model, images, index, int(classes[index]), layer_name=layer)
+    for name, index, layer in LAB_GRAD_CAMS:
+        expected = shipped_model_figures()[name]
         assert _similar(answers.get(name), expected), (
             f"{name} ist nicht die Grad-CAM-Karte von Bild {index + 1} für die vorhergesagte "
             f"Klasse an der Schicht {layer}."

@@ -136,6 +136,31 @@ def test_both_lab_images_peak_in_the_stamp_corner(heldout):
     assert heldout.true_regions() == ("stempelecke", "stempelecke")
 
 
+def test_prepared_shipped_model_figures_are_the_reference_functions_figures(
+    heldout, tmp_path, monkeypatch
+):
+    from dlbmt.grading.prepared import PREPARED_VARIABLE
+    from dlbmt.grading.references import grad_cam
+
+    heldout.SHIPPED_MODEL_FIGURES.store(tmp_path)
+    monkeypatch.setenv(PREPARED_VARIABLE, str(tmp_path))
+    figures = heldout.SHIPPED_MODEL_FIGURES.get()
+    model, images = heldout.shipped_model(), heldout.lab_images()
+    assert figures["lab_classes"].tolist() == [1, 0]
+    for name, index, layer in heldout.LAB_GRAD_CAMS:
+        expected = grad_cam(model, images, index, int(figures["lab_classes"][index]), layer)
+        np.testing.assert_allclose(figures[name], expected, atol=1e-6)
+    probes = heldout.probe_images(heldout.GRADCAM_PROBE_SEED)
+    (index, klasse), *_ = heldout.GRADCAM_PROBES[heldout.EARLY_CONV]
+    np.testing.assert_allclose(
+        figures[f"grad_cam_probes_{heldout.EARLY_CONV}"][0],
+        grad_cam(model, probes, index, klasse, heldout.EARLY_CONV),
+        atol=1e-6,
+    )
+    # The shipped model learned the stamp: it finds few abnormal knees without one.
+    assert figures["audit_found"] <= 0.3 and figures["audit_pointing_game"] >= 0.8
+
+
 def test_cam_threshold_accepts_nearest_neighbour_upsampling(heldout):
     import keras
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 
 import numpy as np
@@ -76,6 +77,24 @@ def test_prepare_runs_the_graders_heldout_hooks_with_the_secret(tmp_path):
     seed = json.loads(course.secret_file().read_text(encoding="utf-8"))["heldout_seed"]
     folder = prepared.prepare(course, "a")
     assert (folder / "seen.json").read_text() == str(seed)
+
+
+def test_prepare_hooks_see_the_course_data_as_the_graders_do(tmp_path, monkeypatch):
+    from dlbmt.settings import DATA_DIR_VARIABLE
+
+    monkeypatch.setenv(DATA_DIR_VARIABLE, "/elsewhere")
+    course = Course(tmp_path)
+    (course.graders / "a").mkdir(parents=True)
+    (course.graders / "a" / "a_heldout.py").write_text(
+        "from dlbmt.settings import data_dir\n"
+        "def prepare_heldout(seed, folder):\n"
+        "    (folder / 'data.txt').write_text(str(data_dir()))\n",
+        encoding="utf-8",
+    )
+    course.data.mkdir()
+    folder = prepared.prepare(course, "a")
+    assert (folder / "data.txt").read_text() == str(course.data)
+    assert os.environ[DATA_DIR_VARIABLE] == "/elsewhere"
 
 
 def test_graders_get_a_read_only_copy_of_the_prepared_files_only(tmp_path):

@@ -3,6 +3,8 @@
 Some graders judge a student's model on data made with the course's secret seed:
 Notebook 3's retraining task on 400 fresh knees, about 8 s to draw. Made in every
 grader process, that is most of the time a Notebook 3 submission takes to grade.
+The same holds for figures that do not depend on the submission at all, such as
+the shipped model's reference maps on the hidden probe knees.
 
 So the trusted coordinator makes it once, before the submissions are dispatched:
 every ``graders/<assignment>/*_heldout.py`` module with a ``prepare_heldout(seed,
@@ -24,12 +26,14 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from dlbmt.grading.course import Course
+from dlbmt.settings import DATA_DIR_VARIABLE
 
 # Set for the grader process: its private copy of the prepared folder.
 PREPARED_VARIABLE = "DLBMT_PREPARED_DIR"
@@ -99,11 +103,26 @@ def prepare(course: Course, assignment: str) -> Path:
     folder = folder_of(course, assignment)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     seed = int(json.loads(course.secret_file().read_text(encoding="utf-8"))["heldout_seed"])
-    for path in sorted((course.graders / assignment).glob(MODULE_PATTERN)):
-        hook = getattr(_module(path), "prepare_heldout", None)
-        if hook is not None:
-            hook(seed, folder)
+    # The hooks see the course's data/ as the graders do (a shipped model, for example).
+    with _data_dir(course.data):
+        for path in sorted((course.graders / assignment).glob(MODULE_PATTERN)):
+            hook = getattr(_module(path), "prepare_heldout", None)
+            if hook is not None:
+                hook(seed, folder)
     return folder
+
+
+@contextmanager
+def _data_dir(folder: Path):
+    before = os.environ.get(DATA_DIR_VARIABLE)
+    os.environ[DATA_DIR_VARIABLE] = str(folder)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(DATA_DIR_VARIABLE, None)
+        else:
+            os.environ[DATA_DIR_VARIABLE] = before
 
 
 def _module(path: Path):
