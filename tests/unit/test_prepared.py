@@ -64,16 +64,19 @@ def test_store_makes_each_file_once(tmp_path, source):
     assert first == again and [p.name for p in folder.iterdir()] == [first.name]
 
 
-def test_prepare_runs_the_graders_heldout_hooks_with_the_secret(tmp_path):
-    course = Course(tmp_path)
+def _course_with_hook(root, body: str) -> Course:
+    """A course whose assignment "a" has a held-out module with ``body`` as its hook."""
+    course = Course(root)
     (course.graders / "a").mkdir(parents=True)
     (course.graders / "a" / "a_heldout.py").write_text(
-        "import numpy as np\n"
-        "def prepare_heldout(seed, folder):\n"
-        "    (folder / 'seen.json').write_text(str(seed))\n",
-        encoding="utf-8",
+        f"def prepare_heldout(seed, folder):\n    {body}\n", encoding="utf-8"
     )
     (course.graders / "a" / "test_a.py").write_text("raise RuntimeError('not imported')\n")
+    return course
+
+
+def test_prepare_runs_the_graders_heldout_hooks_with_the_secret(tmp_path):
+    course = _course_with_hook(tmp_path, "(folder / 'seen.json').write_text(str(seed))")
     seed = json.loads(course.secret_file().read_text(encoding="utf-8"))["heldout_seed"]
     folder = prepared.prepare(course, "a")
     assert (folder / "seen.json").read_text() == str(seed)
@@ -83,13 +86,9 @@ def test_prepare_hooks_see_the_course_data_as_the_graders_do(tmp_path, monkeypat
     from dlbmt.settings import DATA_DIR_VARIABLE
 
     monkeypatch.setenv(DATA_DIR_VARIABLE, "/elsewhere")
-    course = Course(tmp_path)
-    (course.graders / "a").mkdir(parents=True)
-    (course.graders / "a" / "a_heldout.py").write_text(
-        "from dlbmt.settings import data_dir\n"
-        "def prepare_heldout(seed, folder):\n"
-        "    (folder / 'data.txt').write_text(str(data_dir()))\n",
-        encoding="utf-8",
+    course = _course_with_hook(
+        tmp_path,
+        "from dlbmt.settings import data_dir; (folder / 'data.txt').write_text(str(data_dir()))",
     )
     course.data.mkdir()
     folder = prepared.prepare(course, "a")
