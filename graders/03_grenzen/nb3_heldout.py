@@ -149,11 +149,7 @@ def _shipped_model_figures() -> dict:
         region_of_peak(images[i], class_activation_map(model, images, i, int(classes[i])))
         for i in range(len(images))
     ]
-    audit_images, table = load_audit_set()
-    audit = fix_figures(
-        model, audit_images, table["label"].to_numpy().astype(int),
-        table["stamped"].to_numpy().astype(int),
-    )  # fmt: skip
+    audit = audit_figures(model, *load_audit_set())
     return {
         "cam_probes_grad_cam": grad_cams(cam_probes, CAM_PROBE_PAIRS, "last_conv"),
         **{
@@ -248,6 +244,13 @@ def fix_figures(model, images: np.ndarray, labels: np.ndarray, stamped: np.ndarr
         "accuracy": float(np.mean(predicted == labels)),
         "pointing_game": pointing_game(model, images, (labels == 1) & (stamped == 1)),
     }
+
+
+def audit_figures(model, images: np.ndarray, table) -> dict:
+    """:func:`fix_figures` on the audit set (``table`` with the label and stamp of each image)."""
+    labels = table["label"].to_numpy().astype(int)
+    stamped = table["stamped"].to_numpy().astype(int)
+    return fix_figures(model, images, labels, stamped)
 
 
 def finds_the_knees(figures: dict) -> bool:

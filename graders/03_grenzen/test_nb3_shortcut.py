@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from nb3_heldout import (
     architecture,
+    audit_figures,
     finds_the_knees,
     fix_figures,
     heldout_knees,
@@ -185,12 +186,6 @@ def test_cam_of_new_model_leaves_the_stamp_corner(answers, key, heldout_seed):
     )
 
 
-def _audit_figures(model, images, table) -> dict:
-    labels = table["label"].to_numpy().astype(int)
-    stamped = table["stamped"].to_numpy().astype(int)
-    return fix_figures(model, images, labels, stamped)
-
-
 @pytest.mark.task("nb3_fix_retrain", points=1, depends_on=("nb3_cam", "nb3_audit"))
 def test_reported_numbers_are_measured(answers, key):
     """fix_zahlen sind die Zahlen, die altes und neues Modell auf audit_bilder erreichen."""
@@ -210,7 +205,7 @@ def test_reported_numbers_are_measured(answers, key):
     before = shipped_model_figures()
     for when, figures in (
         ("vorher", {name: float(before[f"audit_{name}"]) for name in ("found", "pointing_game")}),
-        ("nachher", _audit_figures(model, images, table)),
+        ("nachher", audit_figures(model, images, table)),
     ):
         measured[f"auffaellig_ohne_stempel_{when}"] = figures["found"]
         measured[f"pointing_game_{when}"] = figures["pointing_game"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -140,3 +141,28 @@ def test_a_grading_run_leaves_no_spare_behind(tmp_path, monkeypatch):
     assert [o.status for o in outcomes] == [Status.GRADED, Status.GRADED]
     # This process lives on (a Dask worker of a cluster would, too): no sandbox may wait in it.
     assert _spare() is None
+
+
+class _FakeBox:
+    settings = ("limits", "data", True)
+
+    def __init__(self):
+        self.discarded = False
+
+    def alive(self) -> bool:
+        return not self.discarded
+
+    def discard(self) -> None:
+        self.discarded = True
+
+
+def test_a_taken_or_replaced_spare_leaves_no_idle_timer_running():
+    # One spare per submission: a timer left sleeping for each would pile up in a long run.
+    spare, before = execution._Spare(), threading.active_count()
+    boxes = [_FakeBox() for _ in range(5)]
+    for box in boxes:
+        spare.keep(box)
+    assert [box.discarded for box in boxes] == [True] * 4 + [False]
+    assert spare.take(_FakeBox.settings) is boxes[-1]
+    time.sleep(0.1)
+    assert threading.active_count() == before

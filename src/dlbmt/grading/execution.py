@@ -157,10 +157,9 @@ def execute_notebook(
     if sandbox and not use_bwrap:
         warn_unsandboxed()
     settings = (limits, Path(data_dir), use_bwrap)
-    box = _SPARE.take(settings) or _Sandbox.start(*settings)
-    if keep_spare:
-        _SPARE.keep(_Sandbox.start(*settings))
-    with box:
+    with _SPARE.take(settings) or _Sandbox.start(settings) as box:
+        if keep_spare:
+            _SPARE.keep(_Sandbox.start(settings))
         process = box.process
         report = _Report()
         reader = threading.Thread(target=report.read, args=(box.take_report(),), daemon=True)
@@ -199,7 +198,9 @@ class _Sandbox:
         self.settings = settings
 
     @classmethod
-    def start(cls, limits: Limits, data_dir: Path, use_bwrap: bool) -> _Sandbox:
+    def start(cls, settings: tuple[Limits, Path, bool]) -> _Sandbox:
+        """A sandbox for ``(limits, data folder, with bubblewrap)``, its kernel starting."""
+        limits, data_dir, use_bwrap = settings
         as_root = drops_privileges(use_bwrap)
         scratch = tempfile.TemporaryDirectory(prefix="dlbmt-run-")
         runner = Path(scratch.name) / "runner" / "kernel_runner.py"
@@ -250,7 +251,7 @@ class _Sandbox:
             raise
         finally:
             os.close(write_end)
-        return cls(process, read_end, scratch, (limits, data_dir, use_bwrap))
+        return cls(process, read_end, scratch, settings)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -286,10 +287,23 @@ class _Spare:
     def __init__(self):
         self._lock = threading.Lock()
         self._box: _Sandbox | None = None
+        self._timer: threading.Timer | None = None
+
+    def _swap(self, box: _Sandbox | None) -> _Sandbox | None:
+        """Put ``box`` in place of the kept one, which is returned; its idle timer stops."""
+        with self._lock:
+            old, self._box = self._box, box
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = None
+            if box is not None:
+                self._timer = threading.Timer(self.IDLE_SECONDS, self._expire, args=(box,))
+                self._timer.daemon = True
+                self._timer.start()
+        return old
 
     def take(self, settings: tuple) -> _Sandbox | None:
-        with self._lock:
-            box, self._box = self._box, None
+        box = self._swap(None)
         if box is not None and box.settings == settings and box.alive():
             return box
         if box is not None:
@@ -297,24 +311,19 @@ class _Spare:
         return None
 
     def keep(self, box: _Sandbox) -> None:
-        with self._lock:
-            old, self._box = self._box, box
+        old = self._swap(box)
         if old is not None:
             old.discard()
-        timer = threading.Timer(self.IDLE_SECONDS, self._expire, args=(box,))
-        timer.daemon = True
-        timer.start()
 
     def _expire(self, box: _Sandbox) -> None:
         with self._lock:
             if self._box is not box:
                 return
-            self._box = None
+            self._box, self._timer = None, None
         box.discard()
 
     def discard(self) -> None:
-        with self._lock:
-            box, self._box = self._box, None
+        box = self._swap(None)
         if box is not None:
             box.discard()
 

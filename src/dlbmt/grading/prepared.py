@@ -26,9 +26,9 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
@@ -104,25 +104,12 @@ def prepare(course: Course, assignment: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     seed = int(json.loads(course.secret_file().read_text(encoding="utf-8"))["heldout_seed"])
     # The hooks see the course's data/ as the graders do (a shipped model, for example).
-    with _data_dir(course.data):
+    with mock.patch.dict(os.environ, {DATA_DIR_VARIABLE: str(course.data)}):
         for path in sorted((course.graders / assignment).glob(MODULE_PATTERN)):
             hook = getattr(_module(path), "prepare_heldout", None)
             if hook is not None:
                 hook(seed, folder)
     return folder
-
-
-@contextmanager
-def _data_dir(folder: Path):
-    before = os.environ.get(DATA_DIR_VARIABLE)
-    os.environ[DATA_DIR_VARIABLE] = str(folder)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(DATA_DIR_VARIABLE, None)
-        else:
-            os.environ[DATA_DIR_VARIABLE] = before
 
 
 def _module(path: Path):

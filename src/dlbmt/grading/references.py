@@ -108,8 +108,8 @@ def class_activation_maps(
 ) -> np.ndarray:
     """The CAMs of ``images[i]`` for each ``i`` in ``indices``, float32 (n, H, W) in [0, 1].
 
-    One feature model for all images, run batch by batch: judging a retrained model
-    on a hundred knees took 10 s one image at a time, most of it building the model.
+    One feature model for all images, run batch by batch, instead of one model built
+    per image (60 knees: 0.24 s instead of 0.49 s, the same maps).
     """
     _check_functional(model)
     chosen = [_one_image(images, int(i))[0] for i in indices]
