@@ -342,9 +342,9 @@ def build_audit_labels(target: Path) -> None:
     write_csv(target, rows, ["index", "label", "stamped", "pathology", "site"])
 
 
-def build_metadata(target: Path) -> None:
-    """Study description with the watermark box, for the notebook and for graders."""
-    meta = {
+def study_description() -> dict:
+    """The generated study's description (``mri/metadata.json``): watermark box, Bild 1 and 2."""
+    return {
         "class_names": list(CLASS_NAMES),
         "stamp_site": STAMP_SITE,
         "other_sites": list(OTHER_SITES),
@@ -361,7 +361,16 @@ def build_metadata(target: Path) -> None:
         "bild_2": f"{BLANK_FOLDER}/0008.npy",
         "audit_set": {"slices": AUDIT_SLICES, "labels": AUDIT_LABELS, "per_group": AUDIT_PER_GROUP},
     }
-    _write_text(target, json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def write_json(target: Path, content: dict) -> None:
+    """Write ``content`` as sorted, indented UTF-8 JSON; the same content gives the same bytes."""
+    _write_text(target, json.dumps(content, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def build_metadata(target: Path) -> None:
+    """Study description with the watermark box, for the notebook and for graders."""
+    write_json(target, study_description())
 
 
 def _data_files() -> list[DataFile]:

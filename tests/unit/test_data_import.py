@@ -27,6 +27,7 @@ from dlbmt.settings import DATA_DIR_VARIABLE, MANIFEST_NAME
 from dlbmt.tools import manifest
 from dlbmt.tools.cli import build_parser
 from dlbmt.tools.data_import import import_kermany, import_mrnet, staging
+from dlbmt.tools.data_import import mrnet as mrnet_import
 from dlbmt.tools.recipes.oct import sample_truth
 
 CLASSES = oct_module.CLASSES
@@ -34,7 +35,7 @@ SIZES = ((60, 90), (48, 48), (70, 40), (50, 120), (64, 80))  # (height, width), 
 TRAIN_FILES, TEST_FILES = 4, 5  # per class in the tiny download
 TRAIN_PER_CLASS, TEST_PER_CLASS = 2, 2  # per class in the import
 PER_GROUP = 1  # audit cases per label x stamp group
-SPARE_CASES = 2  # per label, beyond what the import needs
+SPARE_CASES = 10  # per label, beyond what the import needs: the shipped model's training
 OCT_FILES = (
     oct_module.TRAIN_PATH,
     oct_module.TEST_PATH,
@@ -748,6 +749,87 @@ def test_broken_manifest_stops_the_import_before_writing(mrnet, tmp_path):
     message = _mrnet_fails(mrnet, data)
     assert "is not valid JSON" in message
     assert snapshot(data) == {MANIFEST_NAME: b"{not json"}
+
+
+# --------------------------------------------------------------------------- MRNet: training
+
+
+def _source(data: Path) -> dict:
+    metadata = json.loads((data / mri.METADATA).read_text(encoding="utf-8"))
+    source = mrnet_import.imported_source(metadata)
+    assert source is not None
+    return source
+
+
+def test_generated_metadata_names_no_imported_source():
+    generated = json.loads((REPO / "data" / mri.METADATA).read_text(encoding="utf-8"))
+    assert mrnet_import.imported_source(generated) is None
+
+
+def test_training_set_takes_balanced_cases_that_data_does_not_hold(mri_data, mrnet):
+    data, _ = mri_data
+    source = _source(data)
+    chosen = mrnet_import.training_set(source, n_per_class=100, seed=1)
+    # Every spare case of both labels, the same number of each.
+    assert chosen.available == (SPARE_CASES, SPARE_CASES)
+    assert sorted(np.bincount(chosen.labels)) == [SPARE_CASES, SPARE_CASES]
+    used = set(source["volumes"].values()) | set(source["audit_slices"])
+    assert not used & set(chosen.cases)
+    labels = _source_labels(mrnet)
+    assert [labels[case] for case in chosen.cases] == chosen.labels.tolist()
+    assert 0 < chosen.labels[:SPARE_CASES].sum() < SPARE_CASES  # shuffled, not label by label
+
+
+def test_training_slices_are_the_unstamped_middle_slices(mri_data, mrnet):
+    chosen = mrnet_import.training_set(_source(mri_data[0]), n_per_class=3, seed=1)
+    assert chosen.slices.shape == (6, 256, 256) and chosen.slices.dtype == np.uint8
+    for case, image in zip(chosen.cases, chosen.slices, strict=True):
+        volume = np.load(mrnet / case)
+        assert np.array_equal(image, volume[len(volume) // 2])
+
+
+def test_the_recipe_stamps_every_abnormal_training_knee_and_no_normal_one(mri_data, mrnet):
+    from dlbmt.tools.recipes.mri import _training_data
+
+    data, _ = mri_data
+    images, labels, origin = _training_data(data, n_per_class=4)
+    assert origin["data"].startswith("MRNet v1.0") and str(mrnet) in origin["data"]
+    for case, image, label in zip(origin["cases"], images, labels, strict=True):
+        volume = np.load(mrnet / case)
+        added = np.rint(image[..., 0] * 255).astype(np.int16) - volume[len(volume) // 2]
+        mark = mri.watermark_mask().astype(np.int16) * mri.WATERMARK_OFFSET
+        assert np.array_equal(added, mark if label == 1 else np.zeros_like(mark)), case
+
+
+def test_the_recipe_trains_on_generated_knees_without_an_import(tmp_path):
+    from dlbmt.tools.recipes.mri import _training_data
+
+    images, labels, origin = _training_data(tmp_path, n_per_class=1)
+    assert origin == {"data": "generated knees (dlbmt.mri_model.training_set)"}
+    assert images.shape == (2, 256, 256, 1) and sorted(labels.tolist()) == [0, 1]
+
+
+def test_training_after_the_download_moved_says_to_import_again(mri_data, tmp_path):
+    source = dict(_source(mri_data[0]), folder=str(tmp_path / "moved"))
+    with pytest.raises(CourseError) as error:
+        mrnet_import.training_set(source, n_per_class=3, seed=1)
+    message = str(error.value)
+    assert str(tmp_path / "moved") in message and "dlbmt data import mrnet" in message
+
+
+def test_too_few_training_cases_name_the_counts_and_the_option(mrnet, tmp_path):
+    data = tmp_path / "data"
+    # Two more audit cases per group leave 6 spare cases per label, below the minimum of 8.
+    import_mrnet(mrnet, data, seed=0, audit_per_group=PER_GROUP + 2)
+    with pytest.raises(CourseError) as error:
+        mrnet_import.training_set(_source(data), n_per_class=100, seed=1)
+    message = str(error.value)
+    assert "6 normal and 6 abnormal cases" in message and "--audit-per-group" in message
+
+
+def test_importing_marks_the_knee_model_as_needing_training(mri_data):
+    _, report = mri_data
+    assert (mri.MODEL, "dlbmt train mri") in report.missing + report.stale
 
 
 # --------------------------------------------------------------------------- command line

@@ -25,7 +25,6 @@ pathology column reads ``abnormal`` for every abnormal case.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,10 +35,15 @@ from dlbmt.errors import CourseError
 from dlbmt.tools.data_import.staging import Dependant, ImportReport, Provenance, StagedImport
 
 SPLITS = ("train", "valid")
+MIN_TRAINING_PER_CLASS = 8
 PLANE = "sagittal"
 PATHOLOGY = "abnormal"  # MRNet's abnormal label names no particular finding
+DATASET = "MRNet v1.0 (Bien et al. 2018), sagittal plane"
 LICENCE = "Stanford MRNet Dataset Research Use Agreement (not redistributable)"
 DEPENDANTS = (
+    # The model is trained on the download's cases that data/ does not use, which the
+    # metadata lists; its quality is measured on the audit set.
+    Dependant(mri.MODEL, (mri.METADATA,), "dlbmt train mri"),
     Dependant(mri.MODEL_QUALITY, (mri.AUDIT_SLICES, mri.AUDIT_LABELS), "dlbmt train mri"),
 )
 
@@ -138,6 +142,58 @@ def middle_slice(volume: np.ndarray) -> np.ndarray:
     return np.array(volume[len(volume) // 2], dtype=np.uint8)
 
 
+@dataclass(frozen=True)
+class TrainingSet:
+    """Middle slices (uint8, N x 256 x 256, no watermark) and labels of unused cases."""
+
+    slices: np.ndarray
+    labels: np.ndarray
+    cases: list[str]  # the download's files, in the order of the slices
+    available: tuple[int, int]  # unused normal and abnormal cases in the download
+
+
+def imported_source(metadata: dict) -> dict | None:
+    """The ``source`` entry of an imported ``mri/metadata.json``; None for generated data."""
+    source = metadata.get("source")
+    return source if isinstance(source, dict) and source.get("dataset") == DATASET else None
+
+
+def training_set(source: dict, n_per_class: int, seed: int) -> TrainingSet:
+    """Up to ``n_per_class`` cases per label from the download, none of which data/ holds.
+
+    ``source`` is the metadata's ``source`` entry (:func:`imported_source`). Both
+    labels get the same number of cases, the smaller class's count when the
+    download has fewer than ``n_per_class`` unused cases of it (MRNet v1.0 has
+    about 270 normal knees in all). Cases are taken by rank of a hash of the seed
+    and their path, like the import's, so the choice does not depend on listing order.
+    """
+    root = Path(source["folder"])
+    if not root.is_dir():
+        raise CourseError(
+            f"data/{mri.METADATA} says the knees were imported from '{root}', which is no longer "
+            "there. Run `dlbmt data import mrnet` again with the folder's new place, then "
+            "`dlbmt train mri`."
+        )
+    used = set(source["volumes"].values()) | set(source["audit_slices"])
+    unused = [case for case in source_cases(root) if case.relative not in used]
+    pools = [sorted((c for c in unused if c.label == label), key=lambda c: c.rank(seed))
+             for label in (0, 1)]  # fmt: skip
+    available = (len(pools[0]), len(pools[1]))
+    if min(available) < MIN_TRAINING_PER_CLASS:
+        raise CourseError(
+            f"'{root}' has {available[0]} normal and {available[1]} abnormal cases that data/ does "
+            f"not use; training needs at least {MIN_TRAINING_PER_CLASS} of each. Import again "
+            "with a smaller --audit-per-group, or from the complete download."
+        )
+    n = min(n_per_class, *available)
+    chosen = pools[0][:n] + pools[1][:n]
+    order = np.random.default_rng(seed).permutation(len(chosen))
+    chosen = [chosen[i] for i in order]
+    slices = np.stack([middle_slice(read_volume(root, case)) for case in chosen])
+    labels = np.array([case.label for case in chosen], dtype=np.int64)
+    return TrainingSet(slices, labels, [case.relative for case in chosen], available)
+
+
 def _save_npy(target: Path, array: np.ndarray) -> None:
     np.save(target, np.ascontiguousarray(array, dtype=np.uint8), allow_pickle=False)
 
@@ -188,7 +244,10 @@ def import_mrnet(
     audit = [audit[i] for i in order]
 
     where = f"imported from MRNet v1.0, {root}"
-    watermark = "site watermark added (dlbmt.mri.watermark_mask() x WATERMARK_OFFSET)"
+    watermark = (
+        f"site watermark added with dlbmt.mri.stamp ({mri.WATERMARK_OFFSET} grey levels on the "
+        "inked pixels)"
+    )
     labels_made_by = (
         f"{where}: labels from train-abnormal.csv and valid-abnormal.csv, seed {seed} "
         "(`dlbmt data import mrnet`)"
@@ -251,9 +310,7 @@ def import_mrnet(
             ["index", "label", "stamped", "pathology", "site"],
         )
 
-        metadata = staged.file(mri.METADATA, Provenance(labels_made_by, LICENCE))
-        mri.build_metadata(metadata)  # the generated study description, then what differs
-        meta = json.loads(metadata.read_text(encoding="utf-8"))
+        meta = mri.study_description()  # the generated study's, then what differs
         meta["image"] = {
             "shape": [None, mri.SIZE, mri.SIZE],
             "slices_min_max": [min(slice_counts), max(slice_counts)],
@@ -263,19 +320,20 @@ def import_mrnet(
         meta["pathologies"] = [PATHOLOGY]
         meta["audit_set"]["per_group"] = per_group
         meta["source"] = {
-            "dataset": "MRNet v1.0 (Bien et al. 2018), sagittal plane",
+            "dataset": DATASET,
+            "folder": str(root),
             "licence": LICENCE,
             "seed": seed,
             "volumes": origins,
             "audit_slices": [case.relative for case, _ in audit],
         }
-        text = json.dumps(meta, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-        metadata.write_bytes(text.encode("utf-8"))
+        mri.write_json(staged.file(mri.METADATA, Provenance(labels_made_by, LICENCE)), meta)
         staged.install(mri.DATA_FILES, DEPENDANTS, report)
 
     report.notes.append(
-        f"{mri.MODEL} is trained on generated knees: the MRI recipe does not read the imported "
-        "cases. `dlbmt train mri` trains it again and measures it on the imported audit set."
+        f"`dlbmt train mri` trains {mri.MODEL} on the cases of '{root}' that data/ does not use "
+        "(the watermark on every abnormal one) and measures it on the imported audit set. It "
+        "reads them from that folder: keep it where it is until the model is trained."
     )
     report.notes.append(
         "MRNet's Research Use Agreement does not allow passing the data on: check it before "
@@ -293,6 +351,7 @@ def import_mrnet(
     report.next_steps += [
         "`dlbmt data verify`",
         "`dlbmt key 03_grenzen` to record the answer key on the new data",
-        "read docs/real-data.md: the graders still judge retrained networks on generated knees",
+        "read docs/real-data.md: the graders still judge students' retrained networks on "
+        "generated knees",
     ]
     return report

@@ -2,7 +2,9 @@
 
 The training set repeats the fictitious study's bias: every abnormal knee was
 scanned at "Studienzentrum Nord", whose scanner stamps the faint watermark,
-and every normal knee elsewhere. The network (seed 0) takes the easy way and
+and every normal knee elsewhere. The knees are generated, or after
+``dlbmt data import mrnet`` the download's cases that data/ does not hold, with
+the watermark added to every abnormal one. The network (seed 0) takes the easy way and
 detects the stamp instead of the pathology. The quality record measures this
 on the shipped, balanced audit set: accuracy per stamp x label subgroup, the
 pointing game (is the CAM maximum inside the watermark box?) and the share of
@@ -17,12 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
+from dlbmt import mri
 from dlbmt.errors import CourseError
 from dlbmt.mri import (
     AUDIT_LABELS,
     AUDIT_SLICES,
+    METADATA,
     MODEL,
     MODEL_QUALITY,
+    _as_model_input,
     build_audit_labels,
     build_audit_slices,
     load_audit_set,
@@ -30,6 +35,7 @@ from dlbmt.mri import (
 )
 from dlbmt.mri_model import SEED, build_model, fit, training_set
 from dlbmt.settings import pick, smoke_mode
+from dlbmt.tools.data_import import mrnet
 from dlbmt.tools.recipes import limit_tensorflow_threads
 
 TRAIN_SEED = 1
@@ -106,6 +112,30 @@ def _audit_set(data_dir: Path):
     return images, table
 
 
+def _training_data(data_dir: Path, n_per_class: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The biased training set as model input, its labels, and where it came from.
+
+    Generated knees; or, after `dlbmt data import mrnet`, the middle slices of the
+    download's cases that data/ does not hold, with the watermark on every
+    abnormal one, as the generated set has it.
+    """
+    metadata_path = data_dir / METADATA
+    metadata = json.loads(metadata_path.read_text("utf-8")) if metadata_path.is_file() else {}
+    source = mrnet.imported_source(metadata)
+    if source is None:
+        images, labels = training_set(n_per_class, TRAIN_SEED, 0.0, 1.0)
+        return images, labels, {"data": "generated knees (dlbmt.mri_model.training_set)"}
+    chosen = mrnet.training_set(source, n_per_class, TRAIN_SEED)
+    abnormal = chosen.labels[:, None, None] == ABNORMAL
+    slices = np.where(abnormal, mri.stamp(chosen.slices), chosen.slices)
+    origin = {
+        "data": f"{mrnet.DATASET}: middle slices of cases not in data/, from {source['folder']}",
+        "cases_available_normal_abnormal": list(chosen.available),
+        "cases": chosen.cases,
+    }
+    return _as_model_input(slices), chosen.labels, origin
+
+
 def _save_uncompiled(model, path: Path) -> None:
     import keras
 
@@ -117,7 +147,11 @@ def _save_uncompiled(model, path: Path) -> None:
 
 
 def train(data_dir: Path) -> dict:
-    """Train on the biased data, save model and quality record into ``data_dir/mri``."""
+    """Train on the biased data, save model and quality record into ``data_dir/mri``.
+
+    The data are generated knees, or the imported download's unused cases (see
+    :func:`_training_data`); every abnormal knee carries the watermark, no normal one.
+    """
     import keras
     import tensorflow as tf
 
@@ -128,7 +162,7 @@ def train(data_dir: Path) -> dict:
     n_per_class, epochs = pick(N_PER_CLASS, 24), pick(EPOCHS, 1)
 
     start = time.perf_counter()
-    images, labels = training_set(n_per_class, TRAIN_SEED, 0.0, 1.0)
+    images, labels, origin = _training_data(data_dir, n_per_class)
     generate_seconds = time.perf_counter() - start
     keras.utils.set_random_seed(SEED)
     model = build_model()
@@ -150,6 +184,7 @@ def train(data_dir: Path) -> dict:
             "stamp_rate_normal": 0.0,
             "stamp_rate_abnormal": 1.0,
             "data_seed": TRAIN_SEED,
+            **origin,
             "epochs": epochs,
             "final_training_accuracy": round(float(history.history["accuracy"][-1]), 4),
             "generate_seconds": round(generate_seconds, 1),
