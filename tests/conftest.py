@@ -22,7 +22,7 @@ import json
 import os
 
 import pytest
-from course_tools import REPO, copy_course, gradebook_scores, run_dlbmt
+from course_tools import REPO, copy_course, gradebook_scores, run_dlbmt, submit_example
 
 # Instructors' machines write bytecode caches; a developer's PYTHONDONTWRITEBYTECODE=1
 # would hide a grading step that writes into the course (graders/__pycache__ did).
@@ -81,10 +81,7 @@ def graded_course(tmp_path_factory):
     (course / "submitted").mkdir()
     for student in (course / "examples" / "submissions").iterdir():
         for assignment in student.iterdir():
-            target = course / "submitted" / student.name / assignment.name
-            target.mkdir(parents=True)
-            for notebook in assignment.glob("*.ipynb"):
-                target.joinpath(notebook.name).write_bytes(notebook.read_bytes())
+            submit_example(course, student.name, assignment.name)
     # One run for every assignment, as an instructor grading the whole lab would.
     log = run_dlbmt(course, "autograde", "--workers", "2").stdout
     # Free text waits for grading by hand: plain feedback refuses, provisional feedback is marked.

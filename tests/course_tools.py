@@ -49,6 +49,15 @@ def submit(course: Path, student: str, assignment: str, notebook: nbformat.Noteb
     nbformat.write(notebook, folder / f"{assignment}.ipynb")
 
 
+def submit_example(course: Path, student: str, assignment: str) -> None:
+    """Copy an example student's notebooks of ``assignment`` into the course's submitted/."""
+    source = course / "examples" / "submissions" / student / assignment
+    target = course / "submitted" / student / assignment
+    target.mkdir(parents=True)
+    for notebook in source.glob("*.ipynb"):
+        target.joinpath(notebook.name).write_bytes(notebook.read_bytes())
+
+
 def graded_cells(notebook_path: Path):
     notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
     for cell in notebook["cells"]:
