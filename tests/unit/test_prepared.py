@@ -96,6 +96,32 @@ def test_prepare_hooks_see_the_course_data_as_the_graders_do(tmp_path, monkeypat
     assert os.environ[DATA_DIR_VARIABLE] == "/elsewhere"
 
 
+def test_prepare_removes_the_stored_files_that_no_hook_asked_for(tmp_path):
+    hook = (
+        "import numpy as np; from dlbmt.grading.prepared import HeldOut; "
+        "(folder / 'notes.txt').write_text('kept'); "
+        "[HeldOut(name, lambda s: {{'x': np.zeros(2)}}, ()).store(folder, seed) "
+        "for name in {names}]"
+    )
+    course = _course_with_hook(tmp_path, hook.format(names=["knees", "figures"]))
+    folder = prepared.prepare(course, "a")
+    first = sorted(p.name for p in folder.glob("*.npz"))
+    assert len(first) == 2
+    figures = next(folder.glob("figures-*.npz"))
+    made = figures.stat().st_mtime_ns
+    # Another generator: the hook no longer stores "knees"; "figures" stays as it was.
+    (course.graders / "a" / "a_heldout.py").write_text(
+        "def prepare_heldout(seed, folder):\n    " + hook.format(names=["figures"]) + "\n",
+        encoding="utf-8",
+    )
+    (folder / ".knees-partial.npz").write_bytes(b"")  # another run's file being written
+    prepared.prepare(course, "a")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [figures.name, ".knees-partial.npz", "notes.txt"]
+    )
+    assert figures.stat().st_mtime_ns == made
+
+
 def test_graders_get_a_read_only_copy_of_the_prepared_files_only(tmp_path):
     course = Course(tmp_path / "course")
     folder = prepared.folder_of(course, "a")

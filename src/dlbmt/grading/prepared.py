@@ -13,9 +13,11 @@ gets a private read-only copy (:mod:`.graders`) and reads it with :meth:`HeldOut
 No grader ever writes there, so a student's archive that a grader loads cannot
 change what another student is judged on. A file is named by a digest of its
 name, its parameters (the seed among them) and the source of the modules that
-make it, so a changed generator or another secret never meets an old file. Where
-nothing was prepared (plain ``nbgrader autograde``), :meth:`HeldOut.get` makes
-the data itself: the same arrays, only slower.
+make it, so a changed generator or another secret never meets an old file, and
+:func:`prepare` removes the files that no hook stored in its run: each grader
+process copies the whole folder. Where nothing was prepared (plain ``nbgrader
+autograde``), :meth:`HeldOut.get` makes the data itself: the same arrays, only
+slower.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
@@ -40,6 +44,10 @@ PREPARED_VARIABLE = "DLBMT_PREPARED_DIR"
 MODULE_PATTERN = "*_heldout.py"
 
 Arrays = dict[str, np.ndarray]
+# What HeldOut.store names its files; anything else in the folder is left alone.
+STORED_NAME = re.compile(r"[^.][^/]*-[0-9a-f]{24}\.npz")
+# The files stored during the current prepare() run.
+_stored_in_run: ContextVar[set[str] | None] = ContextVar("_stored_in_run", default=None)
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,9 @@ class HeldOut:
     def store(self, folder: Path, *parameters) -> Path:
         """Make the arrays once and keep them in ``folder``; returns the file."""
         path = folder / self.file_name(parameters)
+        stored = _stored_in_run.get()
+        if stored is not None:
+            stored.add(path.name)
         if path.is_file():
             return path
         arrays = self.draw(*parameters)
@@ -103,13 +114,26 @@ def prepare(course: Course, assignment: str) -> Path:
     folder = folder_of(course, assignment)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     seed = int(json.loads(course.secret_file().read_text(encoding="utf-8"))["heldout_seed"])
-    # The hooks see the course's data/ as the graders do (a shipped model, for example).
-    with mock.patch.dict(os.environ, {DATA_DIR_VARIABLE: str(course.data)}):
-        for path in sorted((course.graders / assignment).glob(MODULE_PATTERN)):
-            hook = getattr(_module(path), "prepare_heldout", None)
-            if hook is not None:
-                hook(seed, folder)
+    stored: set[str] = set()
+    token = _stored_in_run.set(stored)
+    try:
+        # The hooks see the course's data/ as the graders do (a shipped model, for example).
+        with mock.patch.dict(os.environ, {DATA_DIR_VARIABLE: str(course.data)}):
+            for path in sorted((course.graders / assignment).glob(MODULE_PATTERN)):
+                hook = getattr(_module(path), "prepare_heldout", None)
+                if hook is not None:
+                    hook(seed, folder)
+    finally:
+        _stored_in_run.reset(token)
+    _remove_stale(folder, stored)
     return folder
+
+
+def _remove_stale(folder: Path, stored: set[str]) -> None:
+    """Remove the stored files of an old secret, generator or data that no hook asked for now."""
+    for path in folder.iterdir():
+        if STORED_NAME.fullmatch(path.name) and path.name not in stored:
+            path.unlink(missing_ok=True)
 
 
 def _module(path: Path):
