@@ -550,7 +550,18 @@ PATHOLOGY_NAMES = {
     "effusion": "Gelenkerguss",
     "oedema": "Knochenmarködem",
     "cartilage_defect": "Knorpeldefekt",
+    # Real MRNet data name no finding, only normal or abnormal (dlbmt data import mrnet).
+    "abnormal": "auffällig",
 }
+
+
+def _findings(base: Path) -> dict[str, str | None]:
+    """Finding of each example volume, from the cases table (generated or imported)."""
+    path = base / CASES_TABLE
+    if not path.is_file():
+        raise CourseError(f"Die Fall-Tabelle {path} gibt es nicht. Prüfen Sie den Pfad.")
+    rows = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))
+    return {f"mri/{row['path']}": row["pathology"] or None for row in rows}
 
 
 # Slices of the healthy example shown below them, from the medial edge to the lateral one.
@@ -567,7 +578,7 @@ def show_mri_examples(folder: str | Path | None = None):
     from matplotlib import pyplot as plt
 
     base = Path(folder) if folder is not None else data_dir()
-    findings = {path: case.pathology for path, _, _, case in _example_cases()}
+    findings = _findings(base)
     n = len(SHOWN_EXAMPLES)
     figure, axes = plt.subplots(2, n, figsize=(3.2 * n, 7.0))
     volumes = [_load_npy(base / relative) for relative in SHOWN_EXAMPLES]

@@ -372,6 +372,24 @@ def test_show_mri_examples_shows_four_other_knees():
     assert "mri/mrt_blank/0008.npy" not in mri.SHOWN_EXAMPLES
 
 
+def test_show_mri_examples_titles_imported_knees_by_their_label(tmp_path):
+    # MRNet names no finding: the cases table of an import says "abnormal" or nothing.
+    data = tmp_path / "data"
+    for relative in (*mri.SHOWN_EXAMPLES, mri.CASES_TABLE):
+        (data / relative).parent.mkdir(parents=True, exist_ok=True)
+        (data / relative).write_bytes((COURSE_DATA / relative).read_bytes())
+    table = (data / mri.CASES_TABLE).read_text(encoding="utf-8")
+    for finding in ("effusion", "oedema", "cartilage_defect"):
+        table = table.replace(f",{finding},", ",abnormal,")
+    (data / mri.CASES_TABLE).write_text(table, encoding="utf-8")
+    figure = mri.show_mri_examples(data)
+    try:
+        titles = [ax.get_title() for ax in figure.axes[:4]]
+    finally:
+        plt.close(figure)
+    assert titles == ["gesund", "auffällig", "auffällig", "auffällig"]
+
+
 def test_shipped_mri_data_stays_within_40_mb():
     # 20 example volumes in MRNet's shape (21 slices of 64 KiB) are 27.5 MB, the audit set 7.9 MB.
     folder = COURSE_DATA / "mri"
