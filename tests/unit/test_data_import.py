@@ -817,6 +817,12 @@ def test_training_after_the_download_moved_says_to_import_again(mri_data, tmp_pa
     assert str(tmp_path / "moved") in message and "dlbmt data import mrnet" in message
 
 
+def test_training_after_an_import_that_named_no_folder_says_to_import_again(mri_data):
+    source = {key: value for key, value in _source(mri_data[0]).items() if key != "folder"}
+    with pytest.raises(CourseError, match="dlbmt data import mrnet` again"):
+        mrnet_import.training_set(source, n_per_class=3, seed=1)
+
+
 def test_too_few_training_cases_name_the_counts_and_the_option(mrnet, tmp_path):
     data = tmp_path / "data"
     # Two more audit cases per group leave 6 spare cases per label, below the minimum of 8.

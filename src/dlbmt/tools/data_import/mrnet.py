@@ -167,6 +167,12 @@ def training_set(source: dict, n_per_class: int, seed: int) -> TrainingSet:
     about 270 normal knees in all). Cases are taken by rank of a hash of the seed
     and their path, like the import's, so the choice does not depend on listing order.
     """
+    if not source.get("folder"):
+        raise CourseError(
+            f"data/{mri.METADATA} does not name the folder the knees were imported from (an "
+            "import by an older version of the course). Run `dlbmt data import mrnet` again, "
+            "then `dlbmt train mri`."
+        )
     root = Path(source["folder"])
     if not root.is_dir():
         raise CourseError(
