@@ -21,7 +21,7 @@ from dlbmt import oct as oct_module
 
 # Kermany's scans are 512 x 496, 768 x 496 or 1536 x 496 pixels (width x height); these
 # keep a similar aspect at a size that keeps the tree small. The import squeezes each into
-# 96 x 96.
+# 128 x 128.
 KERMANY_SIZES = ((128, 124), (192, 124))
 KERMANY_SEEDS = {"train": 911, "test": 912}
 # The generated sets vary as the course's: right eyes from one device for training, both

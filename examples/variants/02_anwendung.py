@@ -196,7 +196,7 @@ augmentiert = {
             operations="""    lambda bild, rng: np.fliplr(bild),
     lambda bild, rng: rotate(bild, rng.uniform(-12, 12)),
     lambda bild, rng: brightness_shift(bild, rng.uniform(-40, 40)),
-    lambda bild, rng: shift(bild, rng.uniform(-4, 4)),""",
+    lambda bild, rng: shift(bild, rng.uniform(-6, 6)),""",
             x="np.concatenate([x_train, x_test])",
             y="np.concatenate([y_train, y_test])",
             seed=0,

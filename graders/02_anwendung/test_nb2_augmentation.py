@@ -154,7 +154,7 @@ def test_two_images_show_their_operation(answers, key):
     shown, _ = _shown_operations(answers)
     assert shown >= 2, (
         "Weniger als zwei Bilder in augmentiert zeigen die genannte Operation als sichtbare "
-        "Veränderung des Beispielbildes drusen in der Form (96, 96). Schlüssel sind die Namen "
+        "Veränderung des Beispielbildes drusen in der Form (128, 128). Schlüssel sind die Namen "
         "der Operationen aus der Tabelle."
     )
 

@@ -351,3 +351,14 @@ def test_student_texts_state_no_unmeasured_figures():
         assert stale not in text, stale
     question = _markdown("nb2_experiment_discussion_question")
     assert not re.search(r"\d+(,\d+)? ?%", question), "the question must not state results"
+
+
+def test_oct_images_are_called_generated_and_their_size_is_stated():
+    from dlbmt.oct import IMAGE_SIZE
+
+    intro = _markdown("nb2_2b_intro")
+    assert "**Die Bilder dieses Kurses sind generiert, keine echten Aufnahmen**" in intro
+    assert f"{IMAGE_SIZE} × {IMAGE_SIZE} Pixel" in intro
+    text = "\n".join(c.source for c in nbformat.read(SOURCE, as_version=4).cells)
+    shapes = set(re.findall(r"Form \((?:4, |Anzahl Bilder, )?(\d+), (\d+)", text))
+    assert shapes == {(str(IMAGE_SIZE), str(IMAGE_SIZE))}, shapes

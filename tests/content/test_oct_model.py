@@ -14,6 +14,7 @@ from PIL import Image
 from dlbmt.oct import (
     CLASSES,
     EXPERIMENT_PATH,
+    IMAGE_SIZE,
     MODEL_PATH,
     QUALITY_PATH,
     SAMPLE_PNG_PATHS,
@@ -74,9 +75,9 @@ def _scans(relative: str) -> np.ndarray:
 
 def test_samples_are_neither_test_nor_training_scans():
     samples = load_oct_samples()
-    assert samples.shape == (4, 96, 96) and samples.dtype == np.uint8
+    assert samples.shape == (4, IMAGE_SIZE, IMAGE_SIZE) and samples.dtype == np.uint8
     for relative in (TEST_PATH, TRAIN_PATH):
-        shipped = _scans(relative).reshape(-1, 96 * 96)
+        shipped = _scans(relative).reshape(-1, IMAGE_SIZE * IMAGE_SIZE)
         for image in samples:
             assert not (shipped == image.reshape(1, -1)).all(axis=1).any(), relative
 
@@ -148,7 +149,7 @@ def test_recipe_runs_in_smoke_mode(tmp_path, monkeypatch):
     monkeypatch.setenv("DLBMT_SMOKE", "1")
     (tmp_path / "oct").mkdir()
     for relative, seed in (("oct/oct_train.npz", 1), ("oct/oct_test.npz", 2)):
-        x, y = generate_oct_dataset(2, seed=seed, size=96)
+        x, y = generate_oct_dataset(2, seed=seed)
         save_npz(tmp_path / relative, x=x, y=y)
     record = recipe.train(tmp_path)
     assert record["smoke"] is True and record["epochs"] == 1

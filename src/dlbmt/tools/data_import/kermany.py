@@ -5,14 +5,14 @@ Kermany et al. (2018) publish greyscale JPEG B-scans of varying size in
 import writes the files that the generator writes for Notebook 2, with the same
 names, keys, shapes and dtypes:
 
-* ``oct/oct_train.npz``: ``x`` uint8 (4 * n, 96, 96) and ``y`` int64, from ``train/``;
+* ``oct/oct_train.npz``: ``x`` uint8 (4 * n, 128, 128) and ``y`` int64, from ``train/``;
 * ``oct/oct_test.npz``: the same from ``test/``;
 * ``oct/bild_1.png`` ... ``oct/bild_4.png``: four ``test/`` scans outside
   ``oct_test.npz``, of the classes that the answer key of the diagnosis task expects
   (the OCT recipe's plan), in its order;
 * ``oct/oct_drusen.png``: one more DRUSEN scan from ``test/``, outside both.
 
-Every scan is converted to greyscale and resized to 96 x 96 pixels with Pillow
+Every scan is converted to greyscale and resized to 128 x 128 pixels with Pillow
 (bilinear) by :func:`dlbmt.oct.read_kermany_scan`, which
 :func:`dlbmt.oct.load_kermany_folder` uses too. Which scans are taken depends
 only on the seed and each file's own name (the files are ranked by a hash of
