@@ -41,3 +41,28 @@ def test_montage_is_written_as_a_png(tmp_path):
     with Image.open(target) as image:
         assert image.format == "PNG"
         assert image.width > 900 and image.height > 700
+
+
+def _patch_mean(image: np.ndarray, point: tuple[float, float]) -> float:
+    x, y = (int(round(v)) for v in point)
+    return float(image[y - 1 : y + 2, x - 1 : x + 2].mean())
+
+
+def test_oct_labels_point_at_their_structures():
+    # Dark structures (vitreous, fluid, cysts) and bright bands (RPE, nerve fibres) are told
+    # apart by the grey level around the labelled pixel of the scan the montage shows.
+    from dlbmt import oct as oct_module
+
+    rng = np.random.default_rng(oct_module.REFERENCE_SEED)
+    drawn = []
+    for label, name in enumerate(oct_module.CLASSES):
+        image, points = oct_module.landmarks_of(label, rng)
+        drawn.append(image)
+        assert set(montage.OCT_LABELS[name]) <= set(points), name
+        for dark in ("vitreous", "cyst", "subretinal fluid"):
+            if dark in points:
+                assert _patch_mean(image, points[dark]) < 45, (name, dark)
+        for bright in ("RPE", "nerve fibre layer"):
+            assert _patch_mean(image, points[bright]) > 120, (name, bright)
+    # The montage shows exactly the scans of the notebook's example figure.
+    assert np.array_equal(np.stack(drawn), oct_module.reference_examples()[0])

@@ -2,9 +2,10 @@
 
 It shows what the generators draw, so that an instructor can judge them before
 teaching with them: three slices of one knee volume with their structures
-named, the three knee findings, and one OCT scan per class. The labels come
-from the phantom's own structure map (``dlbmt.mri.knee_anatomy``), so they sit
-where the generator put each structure.
+named, the three knee findings, and one OCT scan per class with its layers and
+finding named. The labels come from the generators themselves (the phantom's
+structure map ``dlbmt.mri.knee_anatomy`` and ``dlbmt.oct.landmarks_of``), so
+they sit where each structure was drawn.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ FINDINGS = (
     ("oedema", "oedema", "bone-marrow oedema"),
     ("cartilage_defect", "cartilage defect", "cartilage defect"),
 )
+OCT_LABELS = {
+    "CNV": ("CNV lesion", "subretinal fluid", "choroid"),
+    "DME": ("cyst", "RPE", "fovea"),
+    "DRUSEN": ("druse", "fovea", "choroid"),
+    "NORMAL": ("vitreous", "fovea", "nerve fibre layer", "RPE", "choroid"),
+}
 NAMES = {
     "femur": "femur",
     "physis": "physeal scar",
@@ -78,6 +85,30 @@ def _label(ax, labels: np.ndarray, structures) -> None:
             )
 
 
+def _label_oct(ax, points: dict, names: tuple[str, ...], size: int) -> None:
+    """Name the structures in the dark vitreous above the retina and below the choroid."""
+    above = [n for n in names if points[n][1] < 0.62 * size]
+    below = [n for n in names if n not in above]
+    # Neighbouring names alternate between two rows, inward from the image's edge.
+    for group, y_text, step in (
+        (above, 0.07 * size, 0.09 * size),
+        (below, 0.94 * size, -0.09 * size),
+    ):
+        for i, structure in enumerate(sorted(group, key=lambda n: points[n][0])):
+            x, y = points[structure]
+            x_text = (i + 0.5) * size / len(group)
+            ax.annotate(
+                structure,
+                xy=(x, y),
+                xytext=(x_text, y_text + (i % 2) * step),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white",
+                arrowprops={"arrowstyle": "-", "color": "gold", "lw": 0.8},
+            )
+
+
 def write_montage(target: Path = MONTAGE) -> Path:
     """Draw the montage and write it as PNG; returns the path."""
     import matplotlib
@@ -108,11 +139,13 @@ def write_montage(target: Path = MONTAGE) -> Path:
         ax.set_title(f"{title} (outlined)", fontsize=10)
     rows[1].suptitle("The same knee with each finding, middle slice", fontsize=12)
 
-    axes = rows[2].subplots(1, 4)
-    images, labels = oct.reference_examples()
+    axes = rows[2].subplots(1, 4, gridspec_kw={"wspace": 0.08})
+    # The scans of oct.reference_examples(), drawn again with their landmarks.
+    rng = np.random.default_rng(oct.REFERENCE_SEED)
     for ax, name in zip(axes, oct.CLASSES, strict=True):
-        image = images[int(np.flatnonzero(labels == oct.CLASSES.index(name))[0])].squeeze()
-        ax.imshow(image, cmap="gray")
+        image, points = oct.landmarks_of(oct.CLASSES.index(name), rng)
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+        _label_oct(ax, points, OCT_LABELS[name], image.shape[0])
         ax.set_title(name, fontsize=10)
     size = oct.IMAGE_SIZE
     rows[2].suptitle(f"Generated OCT B-scans, one per class ({size} x {size} pixels)", fontsize=12)
