@@ -11,11 +11,12 @@ import pytest
 from course_tools import run_dlbmt, submit
 from tiny_course import ASSIGNMENT, build_tiny_course, reference_submission
 
-from dlbmt.grading import execution
+from dlbmt.grading import execution, graders
 from dlbmt.grading.answers import AnswerStore
 from dlbmt.grading.autograde import autograde
 from dlbmt.grading.course import Course
 from dlbmt.grading.execution import discard_spare, execute_notebook
+from dlbmt.grading.kept import Kept
 from dlbmt.grading.sandbox import Limits
 from dlbmt.grading.status import Status
 
@@ -57,7 +58,7 @@ def _kernel_age(result) -> float:
 
 
 def _spare():
-    return execution._SPARE._box
+    return execution._SPARE._helper
 
 
 @pytest.fixture(autouse=True)
@@ -121,7 +122,7 @@ def test_discarding_stops_the_spare_and_removes_its_folder(tmp_path):
 
 
 def test_an_idle_spare_is_stopped(tmp_path, monkeypatch):
-    monkeypatch.setattr(execution._Spare, "IDLE_SECONDS", 1)
+    monkeypatch.setattr(Kept, "IDLE_SECONDS", 1)
     _run(tmp_path, "a", _notebook(), keep_spare=True)
     spare = _spare()
     time.sleep(4)
@@ -139,8 +140,10 @@ def test_a_grading_run_leaves_no_spare_behind(tmp_path, monkeypatch):
         progress=False,
     )  # fmt: skip
     assert [o.status for o in outcomes] == [Status.GRADED, Status.GRADED]
-    # This process lives on (a Dask worker of a cluster would, too): no sandbox may wait in it.
+    # This process lives on (a Dask worker of a cluster would, too): no sandbox may wait in
+    # it, and no graders' server either.
     assert _spare() is None
+    assert graders._SERVER._helper is None
 
 
 class _FakeBox:
@@ -158,7 +161,7 @@ class _FakeBox:
 
 def test_a_taken_or_replaced_spare_leaves_no_idle_timer_running():
     # One spare per submission: a timer left sleeping for each would pile up in a long run.
-    spare, before = execution._Spare(), threading.active_count()
+    spare, before = Kept(), threading.active_count()
     boxes = [_FakeBox() for _ in range(5)]
     for box in boxes:
         spare.keep(box)

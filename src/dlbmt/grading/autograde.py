@@ -39,6 +39,7 @@ from dlbmt.errors import CourseError
 from dlbmt.grading import gradebook as gb
 from dlbmt.grading.course import Course
 from dlbmt.grading.execution import discard_spare
+from dlbmt.grading.graders import discard_server
 from dlbmt.grading.keys import ensure_key
 from dlbmt.grading.nbgrader_plugins import linked_files
 from dlbmt.grading.prepared import prepare as prepare_heldout
@@ -140,8 +141,8 @@ def _run_nbgrader_autograde(
     config.CourseDirectory.student_id = student
     config.BaseConverter.force = True
     config.SandboxedExecute.threads = threads
-    # The next submission's sandbox and kernel start while this one runs; the coordinator
-    # stops the last spare when its run ends.
+    # The next submission's sandbox and kernel start while this one runs, and the graders'
+    # server stays with its imports done; the coordinator stops both when its run ends.
     config.SandboxedExecute.keep_spare = True
     log = logging.getLogger(f"dlbmt.grading.autograde.{assignment}.{student}")
     log.propagate = False
@@ -219,7 +220,7 @@ def _dispatch(
             for assignment, student in jobs:
                 yield grade_submission(course, assignment, student, structure, threads)
         finally:
-            discard_spare()
+            discard_helpers()
         return
     from distributed import as_completed
 
@@ -244,9 +245,15 @@ def _dispatch(
                     f"the Dask worker grading it failed ({type(error).__name__}: {error})",
                 )  # fmt: skip
         try:
-            client.run(discard_spare)  # workers of a cluster outlive the run; their spares not
+            client.run(discard_helpers)  # workers of a cluster outlive the run; their helpers not
         except Exception:  # noqa: BLE001 - a worker gone already has no spare either
             pass
+
+
+def discard_helpers() -> None:
+    """Stop what a worker kept for its next submission: a sandbox and a graders' server."""
+    discard_spare()
+    discard_server()
 
 
 @contextmanager

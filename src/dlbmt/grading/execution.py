@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import base64
 import binascii
 import json
@@ -20,6 +19,7 @@ import nbformat
 
 from dlbmt.grading import kernel_runner
 from dlbmt.grading.cells import grade_id, owning_task
+from dlbmt.grading.kept import Kept
 from dlbmt.grading.sandbox import (
     KERNEL_ROOT,
     RUNNER_CAPABILITIES,
@@ -275,61 +275,7 @@ class _Sandbox:
         self.discard()
 
 
-class _Spare:
-    """At most one started sandbox, kept for this process's next notebook.
-
-    A spare nobody takes within ``IDLE_SECONDS`` is stopped, and so is one left at
-    exit; bubblewrap's --die-with-parent ends it with a worker that is killed.
-    """
-
-    IDLE_SECONDS = 300
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._box: _Sandbox | None = None
-        self._timer: threading.Timer | None = None
-
-    def _swap(self, box: _Sandbox | None) -> _Sandbox | None:
-        """Put ``box`` in place of the kept one, which is returned; its idle timer stops."""
-        with self._lock:
-            old, self._box = self._box, box
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = None
-            if box is not None:
-                self._timer = threading.Timer(self.IDLE_SECONDS, self._expire, args=(box,))
-                self._timer.daemon = True
-                self._timer.start()
-        return old
-
-    def take(self, settings: tuple) -> _Sandbox | None:
-        box = self._swap(None)
-        if box is not None and box.settings == settings and box.alive():
-            return box
-        if box is not None:
-            box.discard()
-        return None
-
-    def keep(self, box: _Sandbox) -> None:
-        old = self._swap(box)
-        if old is not None:
-            old.discard()
-
-    def _expire(self, box: _Sandbox) -> None:
-        with self._lock:
-            if self._box is not box:
-                return
-            self._box, self._timer = None, None
-        box.discard()
-
-    def discard(self) -> None:
-        box = self._swap(None)
-        if box is not None:
-            box.discard()
-
-
-_SPARE = _Spare()
-atexit.register(_SPARE.discard)
+_SPARE = Kept()
 
 
 def discard_spare() -> None:

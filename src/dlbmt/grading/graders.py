@@ -11,19 +11,26 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
+import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlbmt.errors import CourseError
 from dlbmt.grading.course import Course
 from dlbmt.grading.execution import thread_environment
+from dlbmt.grading.grader_server import LOG_NAME
+from dlbmt.grading.kept import Kept
 from dlbmt.grading.prepared import PREPARED_VARIABLE
 from dlbmt.grading.prepared import folder_of as prepared_folder
 from dlbmt.grading.sandbox import (
+    SANDBOX_GID,
     Limits,
     apply_limits,
     bubblewrap,
@@ -39,6 +46,8 @@ GRADER_TIMEOUT_SECONDS = 900
 # The graders' report: a few lines per check.
 MAX_REPORT_BYTES = 16 * 1024**2
 # TensorFlow reserves a lot of address space; the graders' models are small.
+# The graders' server changes to the sandbox user and gives each job its own namespaces.
+SERVER_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_SYS_ADMIN")
 GRADER_LIMITS = Limits(memory_bytes=16 * 1024**3, max_processes=1024, scratch_bytes=512 * 1024**2)
 
 
@@ -58,14 +67,41 @@ def run_graders(
     *,
     sandbox: bool = True,
     threads: int | None = None,
+    warm: bool = False,
 ) -> dict[str, TaskResult]:
-    """Score every task of ``assignment``; returns results keyed by grade_id."""
+    """Score every task of ``assignment``; returns results keyed by grade_id.
+
+    With ``warm`` (``dlbmt autograde``), grading as root with bubblewrap, the
+    graders run in a child of a kept server that has done its imports
+    (:mod:`dlbmt.grading.grader_server`); otherwise in a fresh process.
+    """
     folder = course.graders / assignment
     if not folder.is_dir():
         raise CourseError(f"No graders for {assignment}: {folder} is missing.")
     use_bwrap = sandbox and bubblewrap() is not None
     if sandbox and not use_bwrap:
         warn_unsandboxed()
+    if warm and drops_privileges(use_bwrap):
+        settings = _ServerSettings.of(course, assignment, key, threads)
+        server = _SERVER.take(settings) or _GraderServer.start(course, settings)
+        try:
+            graded = server.grade(answers)
+        except BaseException:
+            server.discard()
+            raise
+        if graded is not None:
+            _SERVER.keep(server)
+            return _results(assignment, *graded)
+        server.discard()  # it stopped (killed from outside): this submission gets a fresh process
+    payload, output = _fresh_process(course, assignment, answers, key, use_bwrap, threads)
+    return _results(assignment, payload, output)
+
+
+def _fresh_process(
+    course: Course, assignment: str, answers: Path, key: Path, use_bwrap: bool, threads
+) -> tuple[dict | None, str]:
+    """The graders in a process of their own: (report, output)."""
+    folder = course.graders / assignment
     as_root = drops_privileges(use_bwrap)
     uid = sandbox_uid() if use_bwrap and as_root else None
     with tempfile.TemporaryDirectory(prefix="dlbmt-grade-") as scratch:
@@ -112,19 +148,23 @@ def run_graders(
                 preexec_fn=lambda: apply_limits(GRADER_LIMITS),
             )
         except subprocess.TimeoutExpired:
-            raise CourseError(
-                f"The graders of {assignment} did not finish within {GRADER_TIMEOUT_SECONDS} s."
-            ) from None
-        payload = _read_report(report)
+            raise _too_slow(assignment) from None
+        return _read_report(report), completed.stdout[-3000:] + completed.stderr[-2000:]
+
+
+def _too_slow(assignment: str) -> CourseError:
+    return CourseError(
+        f"The graders of {assignment} did not finish within {GRADER_TIMEOUT_SECONDS} s."
+    )
+
+
+def _results(assignment: str, payload: dict | None, output: str) -> dict[str, TaskResult]:
     if payload is None:
-        raise CourseError(
-            f"The graders of {assignment} did not run:\n{completed.stdout[-2000:]}"
-            f"{completed.stderr[-2000:]}"
-        )
+        raise CourseError(f"The graders of {assignment} did not run:\n{output[-4000:]}")
     if payload.get("exitstatus") not in (0, 1):
         raise CourseError(
             f"The graders of {assignment} stopped with pytest exit status "
-            f"{payload.get('exitstatus')}:\n{completed.stdout[-3000:]}"
+            f"{payload.get('exitstatus')}:\n{output[-3000:]}"
         )
     results: dict[str, TaskResult] = {}
     for check in payload["tests"]:
@@ -133,6 +173,198 @@ def run_graders(
         result.score += check["points"] if check["passed"] else 0.0
         result.checks.append(check)
     return results
+
+
+@dataclass(frozen=True)
+class _ServerSettings:
+    """What a graders' server was started with; it serves only calls with the same."""
+
+    root: Path
+    assignment: str
+    key: Path
+    threads: int | None
+    # (path, mtime, size) of every file the server copied, imported or reads for all jobs.
+    files: tuple
+
+    @classmethod
+    def of(cls, course: Course, assignment: str, key: Path, threads: int | None):
+        prepared = prepared_folder(course, assignment)
+        paths = [
+            course.secret_file(), course.graders / "pytest.ini",
+            *sorted((course.graders / assignment).glob("*.py")),
+            *sorted(prepared.glob("*.npz") if prepared.is_dir() else []),
+            *sorted(path for path in key.rglob("*") if path.is_file()),
+        ]  # fmt: skip
+        files = []
+        for path in paths:
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            files.append((str(path), info.st_mtime_ns, info.st_size))
+        return cls(course.root, assignment, key, threads, tuple(files))
+
+
+class _GraderServer:
+    """A started :mod:`dlbmt.grading.grader_server` in the graders' sandbox.
+
+    Each job gets a folder of its own under ``jobs/``: a copy of the answers and
+    an empty folder for the report, both the sandbox user's alone, removed when
+    the job is done. The server's children see no other job's folder.
+    """
+
+    def __init__(self, settings, process, scratch, uid: int):
+        self.settings = settings
+        self.process = process
+        self.scratch = scratch
+        self.uid = uid
+        self.jobs = Path(scratch.name) / "jobs"
+        self._buffer = b""
+        self._count = 0
+
+    @classmethod
+    def start(cls, course: Course, settings: _ServerSettings) -> _GraderServer:
+        assignment, key = settings.assignment, settings.key
+        scratch = tempfile.TemporaryDirectory(prefix="dlbmt-graders-")
+        base, uid = Path(scratch.name), sandbox_uid()
+        secret = _secret_for_graders(course, base, uid)
+        ready = _prepared_for_graders(course, assignment, base, uid)
+        jobs = base / "jobs"
+        jobs.mkdir(mode=0o711)
+        command = [
+            sys.executable, "-m", "dlbmt.grading.grader_server",
+            "--graders", str(course.graders / assignment),
+            "--ini", str(course.graders / "pytest.ini"), "--rootdir", str(course.graders),
+            "--key", str(key), "--secret", str(secret),
+            "--uid", str(uid), "--gid", str(SANDBOX_GID),
+            "--tmp-bytes", str(GRADER_LIMITS.scratch_bytes),
+        ]  # fmt: skip
+        if any(key.rglob("*.keras")):
+            command += ["--preload", "keras"]  # the graders will load the students' models
+        command = sandbox_prefix(
+            read_only=[course.graders, course.data, key, secret, ready],
+            writable=[jobs],
+            private_bytes=GRADER_LIMITS.scratch_bytes,
+            chdir=jobs,
+            as_root=True,
+            capabilities=SERVER_CAPABILITIES,
+            tmp_writable=False,  # each job gets a /tmp/job of its own
+        ) + command  # fmt: skip
+        with open(base / "server.log", "wb") as log:
+            process = subprocess.Popen(
+                command,
+                cwd=jobs,
+                env={
+                    **_grader_environment(course, Path("/tmp"), settings.threads),
+                    PREPARED_VARIABLE: str(ready),
+                },
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,
+                preexec_fn=lambda: apply_limits(GRADER_LIMITS),
+            )
+        return cls(settings, process, scratch, uid)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def discard(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self.scratch.cleanup()
+
+    def grade(self, answers: Path) -> tuple[dict | None, str] | None:
+        """(report, output) of the graders on ``answers``; None if the server is gone."""
+        self._count += 1
+        job = self.jobs / str(self._count)
+        job.mkdir(mode=0o711)
+        try:
+            copy, out = job / "answers", job / "out"
+            _private_copy(answers, copy, self.uid)
+            out.mkdir(mode=0o700)
+            os.chown(out, self.uid, -1)
+            request = {"answers": str(copy), "out": str(out)}
+            try:
+                self.process.stdin.write((json.dumps(request) + "\n").encode("utf-8"))
+                self.process.stdin.flush()
+            except OSError:
+                return None
+            if self._status(self.settings.assignment) is None:
+                return None
+            return _read_report(out / "report.json"), _tail(out / LOG_NAME)
+        finally:
+            shutil.rmtree(job, ignore_errors=True)
+
+    def _status(self, assignment: str) -> int | None:
+        """The exit status the server reports for the job; None if it stopped."""
+        deadline = time.monotonic() + GRADER_TIMEOUT_SECONDS
+        fd = self.process.stdout.fileno()
+        while True:
+            line, newline, rest = self._buffer.partition(b"\n")
+            if newline:
+                self._buffer = rest
+                try:
+                    message = json.loads(line)
+                except ValueError:
+                    return None
+                if isinstance(message, dict) and isinstance(message.get("status"), int):
+                    return message["status"]
+                continue  # {"ready": true}
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _too_slow(assignment)
+            readable, _, _ = select.select([fd], [], [], remaining)
+            if readable:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    return None
+                self._buffer += chunk
+
+
+_SERVER = Kept()
+
+
+def discard_server() -> None:
+    """Stop the graders' server kept for a next submission (at the end of a grading run)."""
+    _SERVER.discard()
+
+
+def _private_copy(answers: Path, target: Path, uid: int) -> None:
+    """The answer store, copied for the graders' user alone (the coordinator wrote it)."""
+    if answers.is_dir():
+        shutil.copytree(answers, target, symlinks=True)
+    else:
+        target.mkdir()
+    for folder, _, files in os.walk(target):
+        for name in files:
+            path = Path(folder) / name
+            if not path.is_symlink():
+                os.chown(path, uid, -1)
+                path.chmod(0o400)
+        os.chown(folder, uid, -1)
+        Path(folder).chmod(0o500)
+
+
+def _tail(path: Path, limit: int = 8000) -> str:
+    """The end of the job's log, if it is a plain file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return ""
+    with os.fdopen(fd, "rb") as log:
+        if not stat.S_ISREG(os.fstat(log.fileno()).st_mode):
+            return ""
+        log.seek(max(0, os.fstat(log.fileno()).st_size - limit))
+        return log.read(limit).decode("utf-8", errors="replace")
 
 
 def _secret_for_graders(course: Course, scratch: Path, uid: int | None) -> Path:

@@ -334,8 +334,12 @@ class SaveGraderScores(SaveAutoGrades):
         info = resources["nbgrader"]
         key = ensure_key(course, info["assignment"], info["notebook"])
         answers = Path(resources["dlbmt"]["answers"])
-        threads = self.config.get("SandboxedExecute", {}).get("threads") or None
-        self._results = run_graders(course, info["assignment"], answers, key, threads=threads)
+        execute = self.config.get("SandboxedExecute", {})
+        # dlbmt autograde keeps helpers between submissions: the sandbox and the graders' server.
+        self._results = run_graders(
+            course, info["assignment"], answers, key, threads=execute.get("threads") or None,
+            warm=bool(execute.get("keep_spare")),
+        )  # fmt: skip
         self._events = resources["dlbmt"]["events"]
         resources["dlbmt"]["results"] = {k: vars(v) for k, v in self._results.items()}
         return super().preprocess(nb, resources)

@@ -1,0 +1,159 @@
+"""The graders' server: one process with its imports done, one sandboxed child per submission.
+
+A child parses files a student made. If a crafted file ever took one over, it
+must not reach the next submission's grading: no process, no file and no pipe
+of one job survives into the next, and no job runs with a privilege. The checks
+below play such a taken-over grader; each reports what it could do.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+from tiny_course import ASSIGNMENT, build_tiny_course
+
+from dlbmt.grading import graders
+from dlbmt.grading.course import Course
+from dlbmt.grading.graders import discard_server, run_graders
+from dlbmt.grading.keys import ensure_key
+from dlbmt.grading.sandbox import Limits, bubblewrap, drops_privileges
+
+pytestmark = pytest.mark.skipif(
+    not drops_privileges(bubblewrap() is not None),
+    reason="the graders' server runs only when grading as root with bubblewrap",
+)
+
+HOSTILE_GRADER = '''
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+MARK = Path(os.environ["HOME"]) / "left-by-an-earlier-job"
+
+
+def _sleepers():
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if b"sleep" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.task("tiny_value", points=1)
+def test_nothing_of_an_earlier_job_is_left():
+    """Nichts von einem früheren Lauf."""
+    found = [str(MARK)] if MARK.exists() else []
+    found += [f"sleep {pid}" for pid in _sleepers()]
+    assert not found, "left: " + ", ".join(found)
+
+
+def _target(fd):
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return ""  # the descriptor listdir itself had open
+
+
+@pytest.mark.task("tiny_value", points=1)
+def test_no_privilege_and_no_pipe_of_the_server():
+    """Kein Recht und keine Leitung des Servers."""
+    status = Path("/proc/self/status").read_text()
+    effective = next(line for line in status.splitlines() if line.startswith("CapEff:"))
+    pipes = [fd for fd in os.listdir("/proc/self/fd") if _target(fd).startswith("pipe:")]
+    assert os.getuid() != 0 and int(effective.split()[1], 16) == 0 and not pipes, (
+        f"uid {os.getuid()}, {effective}, pipes {pipes}"
+    )
+
+
+@pytest.mark.task("tiny_value", points=1)
+def test_the_shared_tmp_is_not_writable():
+    """Das gemeinsame /tmp ist nicht beschreibbar."""
+    with pytest.raises(OSError):
+        Path("/tmp/shared-with-the-next-job").write_text("x")
+
+
+@pytest.mark.task("tiny_square", points=1)
+def test_leave_traces_for_the_next_job():
+    """Spuren für den nächsten Lauf."""
+    MARK.write_text("x")
+    subprocess.Popen(["sleep", "600"], start_new_session=True)
+'''
+
+
+@pytest.fixture
+def course(tmp_path):
+    course = Course(build_tiny_course(tmp_path / "course"))
+    folder = course.graders / ASSIGNMENT
+    for module in folder.glob("test_*.py"):
+        module.unlink()
+    (folder / "test_hostile.py").write_text(HOSTILE_GRADER, encoding="utf-8")
+    for name in ("answers", "key"):
+        (tmp_path / name).mkdir()
+    yield course
+    discard_server()
+
+
+def _grade(course: Course, warm: bool = True) -> dict[str, list[dict]]:
+    root = course.root.parent
+    results = run_graders(course, ASSIGNMENT, root / "answers", root / "key", threads=1, warm=warm)
+    return {task: result.checks for task, result in results.items()}
+
+
+def _server():
+    return graders._SERVER._helper
+
+
+def test_one_job_leaves_nothing_for_the_next(course):
+    first = _grade(course)
+    server = _server()
+    second = _grade(course)
+    assert _server() is server, "both jobs ran in children of one server"
+    for checks in (first, second):
+        failed = [c["message"] for c in checks["tiny_value"] if not c["passed"]]
+        assert not failed
+    # The one job that left traces is scored like any other check: the traces were made.
+    assert [c["passed"] for c in second["tiny_square"]] == [True]
+
+
+def test_the_course_graders_judge_as_in_a_fresh_process(tmp_path):
+    course = Course(build_tiny_course(tmp_path / "course"))
+    key = ensure_key(course, ASSIGNMENT, ASSIGNMENT, Limits(threads=1))
+    (tmp_path / "nothing").mkdir()
+    try:
+        for answers in (key, tmp_path / "nothing"):
+            warm, fresh = (
+                run_graders(course, ASSIGNMENT, answers, key, threads=1, warm=warm)
+                for warm in (True, False)
+            )
+            assert {t: vars(r) for t, r in warm.items()} == {t: vars(r) for t, r in fresh.items()}
+            assert graders._SERVER._helper is not None, "the first ran in the server"
+        assert sum(r.score for r in warm.values()) == 0 < sum(r.max_score for r in warm.values())
+    finally:
+        discard_server()
+
+
+def test_a_server_killed_from_outside_costs_no_grade(course):
+    _grade(course)
+    server = _server()
+    os.killpg(server.process.pid, signal.SIGKILL)
+    server.process.wait()
+    results = _grade(course)
+    assert all(c["passed"] for c in results["tiny_value"])
+    assert _server() is not server and _server().alive()
+
+
+def test_a_changed_grader_gets_a_new_server(course):
+    _grade(course)
+    server = _server()
+    module = course.graders / ASSIGNMENT / "test_hostile.py"
+    module.write_text(module.read_text() + "\n# changed\n", encoding="utf-8")
+    _grade(course)
+    assert _server() is not server
+    assert server.process.poll() is not None, "the old server was stopped"
