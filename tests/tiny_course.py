@@ -28,6 +28,20 @@ def build_tiny_course(root: Path) -> Path:
     return tiny_course.build_tiny_course(root, Course(REPO))
 
 
+def tiny_course_with_graders(root: Path, name: str, source: str) -> Course:
+    """A tiny course whose graders are the one module ``name`` (for checks that probe the
+    graders' sandbox), with an empty answer store and key beside it: root/answers, root/key.
+    """
+    course = Course(build_tiny_course(root / "course"))
+    folder = course.graders / ASSIGNMENT
+    for module in folder.glob("test_*.py"):
+        module.unlink()
+    (folder / name).write_text(source, encoding="utf-8")
+    for store in ("answers", "key"):
+        (root / store).mkdir()
+    return course
+
+
 def cell_index(notebook: nbformat.NotebookNode, grade_id: str) -> int:
     for index, cell in enumerate(notebook.cells):
         if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import stat
 
-from tiny_course import ASSIGNMENT, build_tiny_course
+from tiny_course import ASSIGNMENT, tiny_course_with_graders
 
 from dlbmt.grading.course import Course
 from dlbmt.grading.graders import run_graders
@@ -26,15 +26,9 @@ def test_the_graders_get_the_seed(heldout_seed):
 
 
 def test_graders_get_the_seed_of_a_secret_only_the_instructor_can_read(tmp_path):
-    course = Course(build_tiny_course(tmp_path / "course"))
-    graders = course.graders / ASSIGNMENT
-    for module in graders.glob("test_*.py"):
-        module.unlink()
-    (graders / "test_seed.py").write_text(SEED_CHECK, encoding="utf-8")
+    course = tiny_course_with_graders(tmp_path, "test_seed.py", SEED_CHECK)
     secret = course.secret_file()
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
-    (tmp_path / "answers").mkdir()
-    (tmp_path / "key").mkdir()
     results = run_graders(course, ASSIGNMENT, tmp_path / "answers", tmp_path / "key", threads=1)
     check = results["tiny_value"].checks[0]
     assert check["passed"], check["message"]

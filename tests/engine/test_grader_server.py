@@ -12,7 +12,7 @@ import os
 import signal
 
 import pytest
-from tiny_course import ASSIGNMENT, build_tiny_course
+from tiny_course import ASSIGNMENT, build_tiny_course, tiny_course_with_graders
 
 from dlbmt.grading import graders
 from dlbmt.grading.course import Course
@@ -28,6 +28,7 @@ pytestmark = pytest.mark.skipif(
 HOSTILE_GRADER = '''
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,13 @@ def test_the_shared_tmp_is_not_writable():
         Path("/tmp/shared-with-the-next-job").write_text("x")
 
 
+@pytest.mark.task("tiny_value", points=1)
+def test_temporary_files_go_to_the_jobs_own_folder():
+    """Temporäre Dateien landen im eigenen Ordner des Laufs."""
+    with tempfile.TemporaryDirectory() as folder:
+        assert folder.startswith(os.environ["HOME"] + "/"), folder
+
+
 @pytest.mark.task("tiny_square", points=1)
 def test_leave_traces_for_the_next_job():
     """Spuren für den nächsten Lauf."""
@@ -89,14 +97,7 @@ def test_leave_traces_for_the_next_job():
 
 @pytest.fixture
 def course(tmp_path):
-    course = Course(build_tiny_course(tmp_path / "course"))
-    folder = course.graders / ASSIGNMENT
-    for module in folder.glob("test_*.py"):
-        module.unlink()
-    (folder / "test_hostile.py").write_text(HOSTILE_GRADER, encoding="utf-8")
-    for name in ("answers", "key"):
-        (tmp_path / name).mkdir()
-    yield course
+    yield tiny_course_with_graders(tmp_path, "test_hostile.py", HOSTILE_GRADER)
     discard_server()
 
 

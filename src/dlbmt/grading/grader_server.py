@@ -31,6 +31,7 @@ import importlib
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
@@ -99,7 +100,9 @@ def _run_pytest(job: dict, settings: argparse.Namespace) -> int:
     os.setgid(settings.gid)
     os.setuid(settings.uid)  # from root to a user: every capability is gone
     _libc_call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    # The server was started with these; a module may have read them at import already.
     os.environ.update(HOME=JOB_TMP, TMPDIR=JOB_TMP, MPLCONFIGDIR=f"{JOB_TMP}/.matplotlib")
+    tempfile.tempdir = None
     os.chdir(job["out"])
     log = os.open(LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     os.dup2(log, 1)

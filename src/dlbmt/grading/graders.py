@@ -25,7 +25,7 @@ from pathlib import Path
 from dlbmt.errors import CourseError
 from dlbmt.grading.course import Course
 from dlbmt.grading.execution import thread_environment
-from dlbmt.grading.grader_server import LOG_NAME
+from dlbmt.grading.grader_server import JOB_TMP, LOG_NAME
 from dlbmt.grading.kept import Kept
 from dlbmt.grading.prepared import PREPARED_VARIABLE
 from dlbmt.grading.prepared import folder_of as prepared_folder
@@ -255,7 +255,8 @@ class _GraderServer:
                 command,
                 cwd=jobs,
                 env={
-                    **_grader_environment(course, Path("/tmp"), settings.threads),
+                    **_grader_environment(course, Path(JOB_TMP), settings.threads),
+                    "TMPDIR": JOB_TMP,
                     PREPARED_VARIABLE: str(ready),
                 },
                 stdin=subprocess.PIPE,
