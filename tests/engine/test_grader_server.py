@@ -9,6 +9,7 @@ below play such a taken-over grader; each reports what it could do.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 
 import pytest
@@ -136,6 +137,26 @@ def test_the_course_graders_judge_as_in_a_fresh_process(tmp_path):
             assert {t: vars(r) for t, r in warm.items()} == {t: vars(r) for t, r in fresh.items()}
             assert graders._SERVER._helper is not None, "the first ran in the server"
         assert sum(r.score for r in warm.values()) == 0 < sum(r.max_score for r in warm.values())
+    finally:
+        discard_server()
+
+
+def test_one_server_grades_every_assignment_of_the_course(tmp_path):
+    course = Course(build_tiny_course(tmp_path / "course"))
+    key = ensure_key(course, ASSIGNMENT, ASSIGNMENT, Limits(threads=1))
+    # A second assignment whose graders expect nothing: every check of it fails on the key.
+    other = course.graders / "other"
+    shutil.copytree(course.graders / ASSIGNMENT, other)
+    for module in other.glob("test_*.py"):
+        module.write_text(module.read_text().replace("assert ", "assert not "), encoding="utf-8")
+    try:
+        scores, servers = {}, []
+        for assignment in (ASSIGNMENT, "other", ASSIGNMENT):
+            results = run_graders(course, assignment, key, key, threads=1, warm=True)
+            scores.setdefault(assignment, []).append(sum(r.score for r in results.values()))
+            servers.append(graders._SERVER._helper)
+        assert servers[0] is servers[1] is servers[2], "all three ran in one server"
+        assert scores == {ASSIGNMENT: [3.0, 3.0], "other": [0.0]}
     finally:
         discard_server()
 

@@ -7,8 +7,8 @@ a fresh pytest process per submission costs 0.3 core-seconds of imports, and
 them already.
 
 The server itself never reads a student's file. It reads one job per line on
-its standard input (the answers to grade and the folder for the report), and
-for each it forks a child that
+its standard input (the assignment's graders, key and prepared data, the answers
+to grade and the folder for the report), and for each it forks a child that
 
 * leaves the server's pipes behind, so that it cannot talk for the server;
 * gets a mount namespace with a fresh, limited temporary folder (its home; the
@@ -33,6 +33,8 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+
+from dlbmt.grading.prepared import PREPARED_VARIABLE
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
@@ -66,11 +68,13 @@ def imported_modules(folder: Path) -> list[str]:
     return sorted(name for name in names if name.split(".")[0] not in local | {"__future__"})
 
 
-def preload(folder: Path, extra: list[str]) -> None:
-    """Import pytest with its default plugins and what the graders import."""
+def preload(graders: Path, extra: list[str]) -> None:
+    """Import pytest with its default plugins and what the graders of every assignment import."""
     from _pytest.config import default_plugins
 
-    for name in [*(f"_pytest.{p}" for p in default_plugins), *imported_modules(folder), *extra]:
+    imported = [name for folder in sorted(graders.iterdir()) if folder.is_dir()
+                for name in imported_modules(folder)]  # fmt: skip
+    for name in [*(f"_pytest.{p}" for p in default_plugins), *imported, *extra]:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the graders' own run reports what does not import
@@ -102,6 +106,7 @@ def _run_pytest(job: dict, settings: argparse.Namespace) -> int:
     _libc_call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     # The server was started with these; a module may have read them at import already.
     os.environ.update(HOME=JOB_TMP, TMPDIR=JOB_TMP, MPLCONFIGDIR=f"{JOB_TMP}/.matplotlib")
+    os.environ[PREPARED_VARIABLE] = job["prepared"]
     tempfile.tempdir = None
     os.chdir(job["out"])
     log = os.open(LOG_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
@@ -109,9 +114,9 @@ def _run_pytest(job: dict, settings: argparse.Namespace) -> int:
     os.dup2(log, 2)
     os.close(log)
     arguments = [
-        settings.graders, "-c", settings.ini, "--rootdir", settings.rootdir,
+        job["graders"], "-c", settings.ini, "--rootdir", settings.graders,
         "-p", "dlbmt.grading.grader_plugin",
-        "--answers", job["answers"], "--key", settings.key,
+        "--answers", job["answers"], "--key", job["key"],
         "--report", str(Path(job["out"]) / "report.json"), "--secret", settings.secret,
         "-q", "--no-header", "-p", "no:cacheprovider",
     ]  # fmt: skip
@@ -161,10 +166,8 @@ def serve(settings: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--graders", required=True, help="the assignment's graders folder")
+    parser.add_argument("--graders", required=True, help="the course's graders folder")
     parser.add_argument("--ini", required=True, help="the graders' pytest.ini")
-    parser.add_argument("--rootdir", required=True)
-    parser.add_argument("--key", required=True, help="the answer key of the assignment")
     parser.add_argument("--secret", required=True, help="the graders' copy of the secret")
     parser.add_argument("--uid", type=int, required=True, help="the sandbox user of the jobs")
     parser.add_argument("--gid", type=int, required=True)

@@ -82,10 +82,10 @@ def run_graders(
     if sandbox and not use_bwrap:
         warn_unsandboxed()
     if warm and drops_privileges(use_bwrap):
-        settings = _ServerSettings.of(course, assignment, key, threads)
+        settings = _ServerSettings.of(course, key, threads)
         server = _SERVER.take(settings) or _GraderServer.start(course, settings)
         try:
-            graded = server.grade(answers)
+            graded = server.grade(course, assignment, answers, key)
         except BaseException:
             server.discard()
             raise
@@ -108,7 +108,7 @@ def _fresh_process(
         out = Path(scratch) / "out"
         out.mkdir()
         secret = _secret_for_graders(course, Path(scratch), uid)
-        ready = _prepared_for_graders(course, assignment, Path(scratch), uid)
+        ready = _prepared_for_graders(course, assignment, Path(scratch) / "prepared", uid)
         report = out / "report.json"
         pytest = [
             sys.executable, "-m", "pytest", str(folder),
@@ -180,20 +180,22 @@ class _ServerSettings:
     """What a graders' server was started with; it serves only calls with the same."""
 
     root: Path
-    assignment: str
-    key: Path
+    # The folder of answer keys it sees: the course's, or the one key a caller gave.
+    keys: Path
     threads: int | None
     # (path, mtime, size) of every file the server copied, imported or reads for all jobs.
     files: tuple
 
     @classmethod
-    def of(cls, course: Course, assignment: str, key: Path, threads: int | None):
-        prepared = prepared_folder(course, assignment)
+    def of(cls, course: Course, key: Path, threads: int | None) -> _ServerSettings:
+        keys = course.state / "key"
+        if not key.is_relative_to(keys):
+            keys = key
         paths = [
             course.secret_file(), course.graders / "pytest.ini",
-            *sorted((course.graders / assignment).glob("*.py")),
-            *sorted(prepared.glob("*.npz") if prepared.is_dir() else []),
-            *sorted(path for path in key.rglob("*") if path.is_file()),
+            *sorted(course.graders.glob("*/*.py")),
+            *sorted((course.state / "prepared").glob("*/*.npz")),
+            *sorted(path for path in keys.rglob("*") if path.is_file()),
         ]  # fmt: skip
         files = []
         for path in paths:
@@ -202,11 +204,12 @@ class _ServerSettings:
             except OSError:
                 continue
             files.append((str(path), info.st_mtime_ns, info.st_size))
-        return cls(course.root, assignment, key, threads, tuple(files))
+        return cls(course.root, keys, threads, tuple(files))
 
 
 class _GraderServer:
-    """A started :mod:`dlbmt.grading.grader_server` in the graders' sandbox.
+    """A started :mod:`dlbmt.grading.grader_server` in the graders' sandbox, for every
+    assignment of one course.
 
     Each job gets a folder of its own under ``jobs/``: a copy of the answers and
     an empty folder for the report, both the sandbox user's alone, removed when
@@ -219,30 +222,32 @@ class _GraderServer:
         self.scratch = scratch
         self.uid = uid
         self.jobs = Path(scratch.name) / "jobs"
+        self.prepared = Path(scratch.name) / "prepared"
         self._buffer = b""
         self._count = 0
 
     @classmethod
     def start(cls, course: Course, settings: _ServerSettings) -> _GraderServer:
-        assignment, key = settings.assignment, settings.key
         scratch = tempfile.TemporaryDirectory(prefix="dlbmt-graders-")
         base, uid = Path(scratch.name), sandbox_uid()
         secret = _secret_for_graders(course, base, uid)
-        ready = _prepared_for_graders(course, assignment, base, uid)
+        ready = base / "prepared"
+        ready.mkdir(mode=0o755)
+        assignments = sorted(p.name for p in course.graders.iterdir() if p.is_dir())
+        for assignment in assignments:
+            _prepared_for_graders(course, assignment, ready / assignment, uid)
         jobs = base / "jobs"
         jobs.mkdir(mode=0o711)
         command = [
             sys.executable, "-m", "dlbmt.grading.grader_server",
-            "--graders", str(course.graders / assignment),
-            "--ini", str(course.graders / "pytest.ini"), "--rootdir", str(course.graders),
-            "--key", str(key), "--secret", str(secret),
-            "--uid", str(uid), "--gid", str(SANDBOX_GID),
+            "--graders", str(course.graders), "--ini", str(course.graders / "pytest.ini"),
+            "--secret", str(secret), "--uid", str(uid), "--gid", str(SANDBOX_GID),
             "--tmp-bytes", str(GRADER_LIMITS.scratch_bytes),
         ]  # fmt: skip
-        if any(key.rglob("*.keras")):
+        if any(settings.keys.rglob("*.keras")):
             command += ["--preload", "keras"]  # the graders will load the students' models
         command = sandbox_prefix(
-            read_only=[course.graders, course.data, key, secret, ready],
+            read_only=[course.graders, course.data, settings.keys, secret, ready],
             writable=[jobs],
             private_bytes=GRADER_LIMITS.scratch_bytes,
             chdir=jobs,
@@ -257,7 +262,6 @@ class _GraderServer:
                 env={
                     **_grader_environment(course, Path(JOB_TMP), settings.threads),
                     "TMPDIR": JOB_TMP,
-                    PREPARED_VARIABLE: str(ready),
                 },
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -283,7 +287,9 @@ class _GraderServer:
                 pass
         self.scratch.cleanup()
 
-    def grade(self, answers: Path) -> tuple[dict | None, str] | None:
+    def grade(
+        self, course: Course, assignment: str, answers: Path, key: Path
+    ) -> tuple[dict | None, str] | None:
         """(report, output) of the graders on ``answers``; None if the server is gone."""
         self._count += 1
         job = self.jobs / str(self._count)
@@ -293,13 +299,16 @@ class _GraderServer:
             _private_copy(answers, copy, self.uid)
             out.mkdir(mode=0o700)
             os.chown(out, self.uid, -1)
-            request = {"answers": str(copy), "out": str(out)}
+            request = {
+                "graders": str(course.graders / assignment), "key": str(key),
+                "prepared": str(self.prepared / assignment), "answers": str(copy), "out": str(out),
+            }  # fmt: skip
             try:
                 self.process.stdin.write((json.dumps(request) + "\n").encode("utf-8"))
                 self.process.stdin.flush()
             except OSError:
                 return None
-            if self._status(self.settings.assignment) is None:
+            if self._status(assignment) is None:
                 return None
             return _read_report(out / "report.json"), _tail(out / LOG_NAME)
         finally:
@@ -377,9 +386,8 @@ def _secret_for_graders(course: Course, scratch: Path, uid: int | None) -> Path:
     return _hand_over(course.secret_file(), scratch / "secret.json", uid)
 
 
-def _prepared_for_graders(course: Course, assignment: str, scratch: Path, uid: int | None) -> Path:
+def _prepared_for_graders(course: Course, assignment: str, copy: Path, uid: int | None) -> Path:
     """A private copy of the held-out data the coordinator prepared (maybe none), read-only."""
-    copy = scratch / "prepared"
     copy.mkdir()
     source = prepared_folder(course, assignment)
     for path in sorted(source.glob("*.npz")) if source.is_dir() else []:
