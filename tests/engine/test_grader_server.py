@@ -17,7 +17,7 @@ from tiny_course import ASSIGNMENT, build_tiny_course, tiny_course_with_graders
 
 from dlbmt.grading import graders
 from dlbmt.grading.course import Course
-from dlbmt.grading.graders import discard_server, run_graders
+from dlbmt.grading.graders import discard_server, run_graders, warm_up
 from dlbmt.grading.keys import ensure_key
 from dlbmt.grading.sandbox import Limits, bubblewrap, drops_privileges
 
@@ -159,6 +159,14 @@ def test_one_server_grades_every_assignment_of_the_course(tmp_path):
         assert scores == {ASSIGNMENT: [3.0, 3.0], "other": [0.0]}
     finally:
         discard_server()
+
+
+def test_the_server_started_before_the_notebook_runs_is_the_one_that_grades(course):
+    warm_up(course, course.root.parent / "key", threads=1)
+    server = _server()
+    assert server is not None and server.alive()
+    _grade(course)
+    assert _server() is server
 
 
 def test_a_server_killed_from_outside_costs_no_grade(course):

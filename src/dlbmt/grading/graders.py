@@ -343,6 +343,19 @@ class _GraderServer:
 _SERVER = Kept()
 
 
+def warm_up(course: Course, key: Path, threads: int | None) -> None:
+    """Start the graders' server now, so that its imports run beside the notebook.
+
+    ``dlbmt autograde`` calls this before a submission's notebook runs; the graders
+    then find the server ready. Does nothing where :func:`run_graders` would not
+    use a server, and nothing when the kept one already fits.
+    """
+    if not drops_privileges(bubblewrap() is not None):
+        return
+    settings = _ServerSettings.of(course, key, threads)
+    _SERVER.keep(_SERVER.take(settings) or _GraderServer.start(course, settings))
+
+
 def discard_server() -> None:
     """Stop the graders' server kept for a next submission (at the end of a grading run)."""
     _SERVER.discard()

@@ -29,7 +29,7 @@ from dlbmt.grading.cells import grade_id, is_test_cell, owning_task
 from dlbmt.grading.course import Course
 from dlbmt.grading.execution import execute_notebook, recorded_answers
 from dlbmt.grading.feedback import limit_messages, task_feedback_output
-from dlbmt.grading.graders import run_graders
+from dlbmt.grading.graders import run_graders, warm_up
 from dlbmt.grading.keys import ensure_key
 from dlbmt.grading.sandbox import Limits
 
@@ -313,6 +313,8 @@ class SandboxedExecute(NbGraderPreprocessor):
         limits = Limits.from_config(self.config, threads=self.threads or None)
         # Only the answers the graders read (the names the key holds) are kept.
         key = ensure_key(course, info["assignment"], info["notebook"])
+        if self.keep_spare and self.sandbox:
+            warm_up(course, key, self.threads or None)  # its imports run beside the notebook
         result = execute_notebook(
             nb, answer_dir=answers, data_dir=course.data, limits=limits, sandbox=self.sandbox,
             answers_wanted=recorded_answers(key), keep_spare=self.keep_spare,
