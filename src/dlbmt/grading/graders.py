@@ -45,9 +45,9 @@ from dlbmt.settings import DATA_DIR_VARIABLE
 GRADER_TIMEOUT_SECONDS = 900
 # The graders' report: a few lines per check.
 MAX_REPORT_BYTES = 16 * 1024**2
-# TensorFlow reserves a lot of address space; the graders' models are small.
 # The graders' server changes to the sandbox user and gives each job its own namespaces.
 SERVER_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_SYS_ADMIN")
+# TensorFlow reserves a lot of address space; the graders' models are small.
 GRADER_LIMITS = Limits(memory_bytes=16 * 1024**3, max_processes=1024, scratch_bytes=512 * 1024**2)
 
 
