@@ -146,7 +146,9 @@ def _job(job: dict, settings: argparse.Namespace) -> int:
 
 
 def serve(settings: argparse.Namespace) -> None:
-    # Same user as nobody else here, but a job cannot attach to a server that is not dumpable.
+    """Preload, then fork one child per job line until standard input ends."""
+    # Jobs run as another user and cannot attach to the server anyway; not being
+    # dumpable also keeps its memory and its /proc entries closed to them.
     _libc_call("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
     os.makedirs(JOB_TMP, mode=0o755, exist_ok=True)
     preload(Path(settings.graders), settings.preload)
@@ -171,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--secret", required=True, help="the graders' copy of the secret")
     parser.add_argument("--uid", type=int, required=True, help="the sandbox user of the jobs")
     parser.add_argument("--gid", type=int, required=True)
-    parser.add_argument("--tmp-bytes", type=int, required=True, help="each job's /tmp")
+    parser.add_argument("--tmp-bytes", type=int, required=True, help="each job's temporary folder")
     parser.add_argument("--preload", action="append", default=[], help="more modules to import")
     serve(parser.parse_args(argv))
     return 0
