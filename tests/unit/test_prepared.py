@@ -129,14 +129,12 @@ def test_graders_get_a_read_only_copy_of_the_prepared_files_only(tmp_path):
     np.save(folder / "ignored.npy", np.zeros(1))
     (folder / ".half-written.npz").write_bytes(b"")
     np.savez(folder / "knees-1.npz", x=np.zeros(1))
-    (tmp_path / "scratch").mkdir()
-    copy = _prepared_for_graders(course, "a", tmp_path / "scratch", uid=None)
+    copy = _prepared_for_graders(course, "a", tmp_path / "prepared", uid=None)
     assert [p.name for p in copy.iterdir()] == ["knees-1.npz"]
     assert stat.S_IMODE((copy / "knees-1.npz").stat().st_mode) == 0o400
     assert stat.S_IMODE(copy.stat().st_mode) == 0o500
 
 
 def test_without_prepared_data_the_graders_get_an_empty_folder(tmp_path):
-    (tmp_path / "scratch").mkdir()
-    copy = _prepared_for_graders(Course(tmp_path / "course"), "a", tmp_path / "scratch", None)
+    copy = _prepared_for_graders(Course(tmp_path / "course"), "a", tmp_path / "prepared", None)
     assert list(copy.iterdir()) == []
