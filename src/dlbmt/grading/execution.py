@@ -177,7 +177,7 @@ def execute_notebook(
         except subprocess.TimeoutExpired:
             events.append({"limit": Limit.WALL_TIME, "seconds": limits.wall_seconds})
         finally:
-            _kill_group(process)
+            kill_group(process)
         reader.join(timeout=30)
         seconds = time.monotonic() - started
     _merge_outputs(notebook, report.cells, events)
@@ -262,7 +262,7 @@ class _Sandbox:
         return fd
 
     def discard(self) -> None:
-        _kill_group(self.process)
+        kill_group(self.process)
         if self.report_fd is not None:
             os.close(self.report_fd)
             self.report_fd = None
@@ -373,7 +373,8 @@ def _valid_answer_name(name: str) -> bool:
     return suffix is not None and bool(kernel_runner.ANSWER_NAME.match(name[: -len(suffix)]))
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+def kill_group(process: subprocess.Popen) -> None:
+    """Kill ``process`` and every process of its group, and reap it (sandboxes run in their own)."""
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

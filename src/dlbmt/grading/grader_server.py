@@ -152,7 +152,6 @@ def serve(settings: argparse.Namespace) -> None:
     _libc_call("prctl", PR_SET_DUMPABLE, 0, 0, 0, 0)
     os.makedirs(JOB_TMP, mode=0o755, exist_ok=True)
     preload(Path(settings.graders), settings.preload)
-    print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         job = json.loads(line)
         pid = os.fork()

@@ -13,7 +13,6 @@ import json
 import os
 import select
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from pathlib import Path
 
 from dlbmt.errors import CourseError
 from dlbmt.grading.course import Course
-from dlbmt.grading.execution import thread_environment
+from dlbmt.grading.execution import kill_group, thread_environment
 from dlbmt.grading.grader_server import JOB_TMP, LOG_NAME
 from dlbmt.grading.kept import Kept
 from dlbmt.grading.prepared import PREPARED_VARIABLE
@@ -275,11 +274,7 @@ class _GraderServer:
         return self.process.poll() is None
 
     def discard(self) -> None:
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.process.wait()
+        kill_group(self.process)
         for stream in (self.process.stdin, self.process.stdout):
             try:
                 stream.close()
@@ -315,7 +310,7 @@ class _GraderServer:
             shutil.rmtree(job, ignore_errors=True)
 
     def _status(self, assignment: str) -> int | None:
-        """The exit status the server reports for the job; None if it stopped."""
+        """The exit status the server reports for the job; None if it stopped or garbled."""
         deadline = time.monotonic() + GRADER_TIMEOUT_SECONDS
         fd = self.process.stdout.fileno()
         while True:
@@ -328,7 +323,7 @@ class _GraderServer:
                     return None
                 if isinstance(message, dict) and isinstance(message.get("status"), int):
                     return message["status"]
-                continue  # {"ready": true}
+                return None
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise _too_slow(assignment)
