@@ -18,6 +18,7 @@ from scipy import ndimage
 
 from dlbmt import knee_phantom, mri
 from dlbmt.grading import prepared
+from dlbmt.grading.judging import predict
 from dlbmt.mri import (
     AUDIT_LABELS,
     AUDIT_SLICES,
@@ -115,7 +116,7 @@ def probe_images(seed: int) -> np.ndarray:
 
 
 def predicted_classes(model, images: np.ndarray) -> np.ndarray:
-    return np.argmax(model.predict(images, batch_size=32, verbose=0), axis=1)
+    return np.argmax(predict(model, images, batch_size=32), axis=1)
 
 
 def region_of_peak(image: np.ndarray, cam: np.ndarray) -> str:

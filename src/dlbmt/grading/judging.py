@@ -58,14 +58,21 @@ def dense_kernels(model) -> list[np.ndarray]:
 
 def predict(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """The model's outputs for ``x`` as float64; a model that cannot take ``x`` is wrong."""
+    x = np.asarray(x, dtype=np.float32)
     try:
-        output = model.predict(np.asarray(x, dtype=np.float32), batch_size=batch_size, verbose=0)
+        # The model called batch by batch, not model.predict: predict builds a tf.data
+        # pipeline and traces a function for every model it meets, 0.1 s per call, and
+        # the graders of Notebook 1 alone make 16 calls. The outputs are the same.
+        batches = [
+            np.asarray(model(x[start : start + batch_size], training=False), dtype=np.float64)
+            for start in range(0, max(len(x), 1), batch_size)
+        ]
+        return np.concatenate(batches)
     except Exception as error:  # noqa: BLE001 - any failure means: not this task's model
         raise MissingAnswer(
             f"Das Modell lässt sich nicht auf Eingaben der Form {np.shape(x)[1:]} anwenden "
             f"({type(error).__name__})."
         ) from None
-    return np.asarray(output, dtype=np.float64)
 
 
 def accuracy(probabilities: np.ndarray, labels: np.ndarray) -> float:
