@@ -1,4 +1,4 @@
-"""The graders' model helpers: outputs as Keras computes them, and a German verdict for a wrong model."""
+"""The graders' model helpers: outputs as Keras computes them, German words for a wrong model."""
 
 from __future__ import annotations
 
