@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from tiny_course import ASSIGNMENT, build_tiny_course, tiny_course_with_graders
@@ -109,7 +111,7 @@ def _grade(course: Course, warm: bool = True) -> dict[str, list[dict]]:
 
 
 def _server():
-    return graders._SERVER._helper
+    return graders._kept()._helper
 
 
 def test_one_job_leaves_nothing_for_the_next(course):
@@ -135,7 +137,7 @@ def test_the_course_graders_judge_as_in_a_fresh_process(tmp_path):
                 for warm in (True, False)
             )
             assert {t: vars(r) for t, r in warm.items()} == {t: vars(r) for t, r in fresh.items()}
-            assert graders._SERVER._helper is not None, "the first ran in the server"
+            assert graders._kept()._helper is not None, "the first ran in the server"
         assert sum(r.score for r in warm.values()) == 0 < sum(r.max_score for r in warm.values())
     finally:
         discard_server()
@@ -154,7 +156,7 @@ def test_one_server_grades_every_assignment_of_the_course(tmp_path):
         for assignment in (ASSIGNMENT, "other", ASSIGNMENT):
             results = run_graders(course, assignment, key, key, threads=1, warm=True)
             scores.setdefault(assignment, []).append(sum(r.score for r in results.values()))
-            servers.append(graders._SERVER._helper)
+            servers.append(graders._kept()._helper)
         assert servers[0] is servers[1] is servers[2], "all three ran in one server"
         assert scores == {ASSIGNMENT: [3.0, 3.0], "other": [0.0]}
     finally:
@@ -187,3 +189,24 @@ def test_a_changed_grader_gets_a_new_server(course):
     _grade(course)
     assert _server() is not server
     assert server.process.poll() is not None, "the old server was stopped"
+
+
+def test_each_thread_keeps_a_server_of_its_own_until_discarded(course):
+    # dlbmt selftest grades from a pool of threads: two jobs at once must not share a server,
+    # whose pipe carries one job at a time.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        barrier = threading.Barrier(2)
+
+        def grade_twice():
+            barrier.wait()
+            _grade(course)
+            first = _server()
+            barrier.wait()
+            _grade(course)
+            return first, _server()
+
+        (first_a, again_a), (first_b, again_b) = pool.map(lambda _: grade_twice(), range(2))
+    assert first_a is again_a and first_b is again_b, "each thread reused its own server"
+    assert first_a is not first_b, "the two threads had a server each"
+    discard_server()
+    assert first_a.process.poll() is not None and first_b.process.poll() is not None

@@ -146,7 +146,7 @@ def test_a_grading_run_leaves_no_spare_behind(tmp_path, monkeypatch):
     # This process lives on (a Dask worker of a cluster would, too): no sandbox may wait in
     # it, and no graders' server either.
     assert _spare() is None
-    assert graders._SERVER._helper is None
+    assert graders._kept()._helper is None
 
 
 class _FakeBox:

@@ -17,6 +17,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,9 +71,10 @@ def run_graders(
 ) -> dict[str, TaskResult]:
     """Score every task of ``assignment``; returns results keyed by grade_id.
 
-    With ``warm`` (``dlbmt autograde``), grading as root with bubblewrap, the
-    graders run in a child of a kept server that has done its imports
-    (:mod:`dlbmt.grading.grader_server`); otherwise in a fresh process.
+    With ``warm`` (``dlbmt autograde`` and ``dlbmt selftest``), grading as root with
+    bubblewrap, the graders run in a child of a server kept for the calling thread
+    that has done its imports (:mod:`dlbmt.grading.grader_server`); otherwise in a
+    fresh process. :func:`discard_server` stops the kept servers.
     """
     folder = course.graders / assignment
     if not folder.is_dir():
@@ -82,14 +84,15 @@ def run_graders(
         warn_unsandboxed()
     if warm and drops_privileges(use_bwrap):
         settings = _ServerSettings.of(course, key, threads)
-        server = _SERVER.take(settings) or _GraderServer.start(course, settings)
+        kept = _kept()
+        server = kept.take(settings) or _GraderServer.start(course, settings)
         try:
             graded = server.grade(course, assignment, answers, key)
         except BaseException:
             server.discard()
             raise
         if graded is not None:
-            _SERVER.keep(server)
+            kept.keep(server)
             return _results(assignment, *graded)
         server.discard()  # it stopped (killed from outside): this submission gets a fresh process
     payload, output = _fresh_process(course, assignment, answers, key, use_bwrap, threads)
@@ -335,7 +338,16 @@ class _GraderServer:
                 self._buffer += chunk
 
 
-_SERVER = Kept()
+# One kept server per thread: ``dlbmt autograde`` grades on one thread per worker
+# process, ``dlbmt selftest`` on a pool of threads, each of which needs its own.
+_KEPT: dict[int, Kept] = {}
+_KEPT_LOCK = threading.Lock()
+
+
+def _kept() -> Kept:
+    """The calling thread's kept graders' server (maybe none)."""
+    with _KEPT_LOCK:
+        return _KEPT.setdefault(threading.get_ident(), Kept())
 
 
 def warm_up(course: Course, key: Path, threads: int | None) -> None:
@@ -348,12 +360,16 @@ def warm_up(course: Course, key: Path, threads: int | None) -> None:
     if not drops_privileges(bubblewrap() is not None):
         return
     settings = _ServerSettings.of(course, key, threads)
-    _SERVER.keep(_SERVER.take(settings) or _GraderServer.start(course, settings))
+    kept = _kept()
+    kept.keep(kept.take(settings) or _GraderServer.start(course, settings))
 
 
 def discard_server() -> None:
-    """Stop the graders' server kept for a next submission (at the end of a grading run)."""
-    _SERVER.discard()
+    """Stop every graders' server kept for a next submission (at the end of a run)."""
+    with _KEPT_LOCK:
+        kept = list(_KEPT.values())
+    for helper in kept:
+        helper.discard()
 
 
 def _private_copy(answers: Path, target: Path, uid: int) -> None:

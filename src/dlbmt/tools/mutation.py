@@ -57,7 +57,7 @@ from dlbmt.errors import CourseError
 from dlbmt.grading.cells import nbgrader_meta, task_answer_cells
 from dlbmt.grading.course import Course
 from dlbmt.grading.execution import execute_notebook
-from dlbmt.grading.graders import TaskResult, run_graders
+from dlbmt.grading.graders import TaskResult, discard_server, run_graders
 from dlbmt.grading.keys import ensure_key
 from dlbmt.grading.prepared import prepare as prepare_heldout
 from dlbmt.grading.sandbox import Limits
@@ -393,6 +393,10 @@ def selftest(
             for future in runs.values():
                 future.cancel()  # a broken key or Ctrl-C: do not wait for the queued mutants
             raise
+        finally:
+            # Each thread kept a graders' server for its next mutant; there is none.
+            pool.shutdown(wait=True)
+            discard_server()
     return SelfTestReport(reports, time.monotonic() - started)
 
 
@@ -430,7 +434,7 @@ def _collect(plans, keys: dict, runs: dict) -> list[NotebookReport]:
 
 def _key_and_baseline(course: Course, assignment: str, stem: str, limits: Limits):
     key = ensure_key(course, assignment, stem, limits)
-    return key, run_graders(course, assignment, key, key, threads=limits.threads)
+    return key, run_graders(course, assignment, key, key, threads=limits.threads, warm=True)
 
 
 def _run_mutant(
@@ -448,7 +452,10 @@ def _run_mutant(
         )
         nbformat.write(run.notebook, folder / f"{mutant.task}.ipynb")
         key_path, _ = key.result()
-        scores = _scores(run_graders(course, assignment, answers, key_path, threads=limits.threads))
+        graded = run_graders(
+            course, assignment, answers, key_path, threads=limits.threads, warm=True
+        )
+        scores = _scores(graded)
     except Exception as error:  # noqa: BLE001 - reported per mutant, the others go on
         return {}, 0.0, [], f"{type(error).__name__}: {error}"
     events = list(run.events)
