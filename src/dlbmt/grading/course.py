@@ -152,14 +152,19 @@ class Course:
 
     def copy_parts(self, target: Path, parts: Sequence[str]) -> Path:
         """Copy the named top-level files and folders (those that exist) into ``target``."""
-        target.mkdir(parents=True, exist_ok=True)
-        for part in parts:
-            source = self.root / part
-            if source.is_dir():
-                shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
-            elif source.is_file():
-                shutil.copy2(source, target / part)
-        return target
+        return copy_parts(self.root, target, parts)
+
+
+def copy_parts(folder: Path, target: Path, parts: Sequence[str]) -> Path:
+    """Copy the named files and folders of ``folder`` (those that exist) into ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    for part in parts:
+        source = folder / part
+        if source.is_dir():
+            shutil.copytree(source, target / part, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.is_file():
+            shutil.copy2(source, target / part)
+    return target
 
 
 def file_digest(*paths: Path) -> str:

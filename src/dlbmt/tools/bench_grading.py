@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from dlbmt.grading.commands import run_module
-from dlbmt.grading.course import GRADING_PARTS, Course
+from dlbmt.grading.course import GRADING_PARTS, Course, copy_parts
 
 STUDENTS = ("reference", "typical")
 # The targets of the performance issue, printed next to the figures.
@@ -72,13 +72,7 @@ def course_copy(
     for assignment in course.assignments():
         run(target, "nbgrader", "generate_assignment", assignment, "--force")
     if state is not None:
-        (target / ".grading").mkdir(exist_ok=True)
-        for part in SHARED_STATE:
-            source = state / part
-            if source.is_dir():
-                shutil.copytree(source, target / ".grading" / part)
-            elif source.is_file():
-                shutil.copy2(source, target / ".grading" / part)
+        copy_parts(state, target / ".grading", SHARED_STATE)
     elif not stock:
         run(target, "dlbmt", "key")
     return target
