@@ -164,11 +164,20 @@ class _FakeBox:
 
 def test_a_taken_or_replaced_spare_leaves_no_idle_timer_running():
     # One spare per submission: a timer left sleeping for each would pile up in a long run.
-    spare, before = Kept(), threading.active_count()
+    # Counted are this spare's timers only: threads of earlier tests may end meanwhile.
+    spare = Kept()
+
+    def timers() -> int:
+        return sum(
+            isinstance(thread, threading.Timer) and thread.function == spare._expire
+            for thread in threading.enumerate()
+        )
+
     boxes = [_FakeBox() for _ in range(5)]
     for box in boxes:
         spare.keep(box)
+    assert timers() >= 1, "the kept spare has its idle timer"
     assert [box.discarded for box in boxes] == [True] * 4 + [False]
     assert spare.take(_FakeBox.settings) is boxes[-1]
     time.sleep(0.1)
-    assert threading.active_count() == before
+    assert timers() == 0
