@@ -178,6 +178,7 @@ SHIPPED_MODEL_FIGURES = prepared.HeldOut(
         importlib.util.find_spec("dlbmt.grading.references").origin,
         data_path(MODEL), data_path(AUDIT_SLICES), data_path(AUDIT_LABELS),
     ),
+    tensorflow=True,
 )  # fmt: skip
 
 

@@ -138,3 +138,47 @@ def test_graders_get_a_read_only_copy_of_the_prepared_files_only(tmp_path):
 def test_without_prepared_data_the_graders_get_an_empty_folder(tmp_path):
     copy = _prepared_for_graders(Course(tmp_path / "course"), "a", tmp_path / "prepared", None)
     assert list(copy.iterdir()) == []
+
+
+_STORE_A_KERAS_FIGURE = """
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from dlbmt.grading.prepared import HeldOut
+
+
+def draw():
+    import tensorflow as tf
+
+    return {"x": np.asarray(tf.zeros(2) + 1)}
+
+
+HeldOut("figures", draw, (), tensorflow=sys.argv[2] == "True").store(Path(sys.argv[1]))
+"""
+
+
+def _stderr_of_storing(folder, tensorflow: bool) -> str:
+    """What a fresh coordinator process writes to its error stream while it stores the figure."""
+    import subprocess
+    import sys
+
+    folder.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
+    completed = subprocess.run(
+        [sys.executable, "-c", _STORE_A_KERAS_FIGURE, str(folder), str(tensorflow)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert len(list(folder.glob("figures-*.npz"))) == 1
+    return completed.stderr
+
+
+def test_held_out_data_made_with_tensorflow_keep_the_coordinators_error_stream_clean(tmp_path):
+    """TensorFlow's start-up lines ("oneDNN custom operations are on") read like a failure."""
+    assert _stderr_of_storing(tmp_path / "flagged", tensorflow=True) == ""
+    # The control: without the flag, this machine's TensorFlow does print them.
+    unflagged = _stderr_of_storing(tmp_path / "unflagged", tensorflow=False)
+    if not unflagged:
+        pytest.skip("TensorFlow prints no start-up lines on this machine; nothing to hide")

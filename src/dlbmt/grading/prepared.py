@@ -55,12 +55,16 @@ class HeldOut:
     """Held-out arrays that ``draw(*parameters)`` makes, named ``name``.
 
     ``sources`` are the files whose code makes them: with the parameters (the
-    seed among them) they name the stored file.
+    seed among them) they name the stored file. ``tensorflow``: ``draw`` runs a
+    Keras model, so :meth:`store` imports TensorFlow quietly first. The coordinator
+    of ``dlbmt autograde`` runs it, and TensorFlow's start-up lines on its error
+    stream would read like a failure of the grading run.
     """
 
     name: str
     draw: Callable[..., Arrays]
     sources: tuple[str | Path, ...]
+    tensorflow: bool = False
 
     def get(self, *parameters) -> Arrays:
         """The arrays, read from the prepared folder when the coordinator made them already."""
@@ -79,6 +83,10 @@ class HeldOut:
             stored.add(path.name)
         if path.is_file():
             return path
+        if self.tensorflow:
+            from dlbmt.notebook import import_tensorflow_quietly
+
+            import_tensorflow_quietly()
         arrays = self.draw(*parameters)
         handle, partial = tempfile.mkstemp(prefix=f".{self.name}-", suffix=".npz", dir=folder)
         try:
