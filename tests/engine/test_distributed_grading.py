@@ -106,3 +106,29 @@ def test_zero_workers_is_refused(tmp_path):
     course = _course(tmp_path)
     completed = run_dlbmt(course, "autograde", ASSIGNMENT, "--workers", "0", check=False)
     assert completed.returncode == 2 and "--workers must be 1 or more" in completed.stderr
+
+
+def _lock_taken_for_one_submission() -> str:
+    from dlbmt.grading.autograde import _cluster_lock
+
+    return type(_cluster_lock(ASSIGNMENT, "anna")).__name__
+
+
+def test_on_a_dask_worker_the_lock_holds_across_the_cluster(cluster):
+    from distributed import Client
+
+    with Client(cluster) as client:
+        assert client.submit(_lock_taken_for_one_submission, pure=False).result() == "Lock"
+
+
+def test_outside_a_dask_worker_grading_neither_locks_on_nor_imports_dask():
+    """Importing distributed only to learn that this is no worker cost 0.3 s per run."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from dlbmt.grading.autograde import _cluster_lock; "
+        f"print(type(_cluster_lock({ASSIGNMENT!r}, 'anna')).__name__, 'distributed' in sys.modules)"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert completed.stdout.split() == ["nullcontext", "False"], completed.stderr[-2000:]
