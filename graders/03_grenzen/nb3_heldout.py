@@ -18,7 +18,7 @@ from scipy import ndimage
 
 from dlbmt import knee_phantom, mri
 from dlbmt.grading import prepared
-from dlbmt.grading.judging import predict
+from dlbmt.grading.judging import applied_to, predict
 from dlbmt.mri import (
     AUDIT_LABELS,
     AUDIT_SLICES,
@@ -217,34 +217,32 @@ def prepare_heldout(seed: int, folder) -> None:
     SHIPPED_MODEL_FIGURES.store(folder)
 
 
-def pointing_game(model, images: np.ndarray, chosen: np.ndarray) -> float:
-    """Share of the chosen images whose CAM (class "auffällig") peaks in the stamp box."""
-    from dlbmt.grading.references import class_activation_maps
-
-    x0, y0, x1, y1 = watermark_box()
-    hits = []
-    for cam in class_activation_maps(model, images, np.flatnonzero(chosen), ABNORMAL):
-        row, col = np.unravel_index(int(np.argmax(cam)), cam.shape)
-        hits.append(x0 <= col < x1 and y0 <= row < y1)
-    return float(np.mean(hits))
-
-
 def fix_figures(model, images: np.ndarray, labels: np.ndarray, stamped: np.ndarray) -> dict:
     """The retraining's figures on the given knees.
 
     found: share of the unstamped abnormal knees called abnormal; conflict: share right
     of the knees whose stamp contradicts the label (healthy with, abnormal without stamp);
     accuracy: share right of all; pointing_game: share of the stamped abnormal knees whose
-    CAM peaks in the stamp box.
+    CAM (class "auffällig") peaks in the stamp box. Classes and maps come from one pass
+    of the model over the knees.
     """
-    predicted = predicted_classes(model, images)
+    from dlbmt.grading.references import outputs_and_class_activation_maps
+
+    stamped_abnormal = np.flatnonzero((labels == 1) & (stamped == 1))
+    with applied_to(images):
+        outputs, cams = outputs_and_class_activation_maps(
+            model, images, stamped_abnormal, ABNORMAL, batch_size=32
+        )
+    predicted = np.argmax(outputs, axis=1)
     unstamped_abnormal = (labels == 1) & (stamped == 0)
     conflict = unstamped_abnormal | ((labels == 0) & (stamped == 1))
+    x0, y0, x1, y1 = watermark_box()
+    peaks = [np.unravel_index(int(np.argmax(cam)), cam.shape) for cam in cams]
     return {
         "found": float(np.mean(predicted[unstamped_abnormal] == ABNORMAL)),
         "conflict": float(np.mean(predicted[conflict] == labels[conflict])),
         "accuracy": float(np.mean(predicted == labels)),
-        "pointing_game": pointing_game(model, images, (labels == 1) & (stamped == 1)),
+        "pointing_game": float(np.mean([x0 <= c < x1 and y0 <= r < y1 for r, c in peaks])),
     }
 
 

@@ -174,3 +174,21 @@ def test_batched_cams_are_the_single_image_cams(gap_model, images):
     assert maps.shape == (3, 32, 32)
     np.testing.assert_allclose(maps, np.stack(expected), atol=1e-6)
     assert class_activation_maps(gap_model, images, [], 1).shape == (0, 32, 32)
+
+
+def test_one_pass_gives_the_models_outputs_and_the_batched_cams(gap_model, images):
+    from dlbmt.grading.references import (
+        class_activation_maps,
+        outputs_and_class_activation_maps,
+    )
+
+    # Batches of two: the chosen images lie in both batches, one twice, one counted from the end.
+    outputs, maps = outputs_and_class_activation_maps(gap_model, images, [2, 0, -1], 1, 2)
+    np.testing.assert_allclose(outputs, np.asarray(gap_model(images, training=False)), atol=1e-6)
+    np.testing.assert_allclose(
+        maps, class_activation_maps(gap_model, images, [2, 0, 2], 1), atol=1e-6
+    )
+    outputs, maps = outputs_and_class_activation_maps(gap_model, images[..., 0], [], 0)
+    assert outputs.shape == (3, 2) and maps.shape == (0, 32, 32)
+    with pytest.raises(CourseError, match="img_num=3 is outside the 3 images"):
+        outputs_and_class_activation_maps(gap_model, images, [3], 1)
