@@ -143,11 +143,19 @@ def test_masked_predictions(answers, key):
 
 
 _FIGURES: dict = {}
+_LOADED: dict = {}
+
+
+def _loaded_new_model(answers):
+    """model_neu, loaded from its archive once per submission for the three checks."""
+    if str(answers.folder) not in _LOADED:
+        _LOADED[str(answers.folder)] = keras_model(answers.get("model"), "model_neu")
+    return _LOADED[str(answers.folder)]
 
 
 def _new_model(answers):
     """model_neu, if it is a Keras model with the shipped model's architecture."""
-    model = keras_model(answers.get("model"), "model_neu")
+    model = _loaded_new_model(answers)
     if architecture(model) != architecture(shipped_model()):
         raise MissingAnswer(
             "model_neu hat nicht die Architektur von model. Bauen Sie es mit build_model() und "
@@ -199,7 +207,7 @@ def test_reported_numbers_are_measured(answers, key):
     assert isinstance(given, dict) and set(names) <= set(given), (
         "fix_zahlen soll die vier genannten Schlüssel haben."
     )
-    model = keras_model(answers.get("model"), "model_neu")
+    model = _loaded_new_model(answers)
     images, table = load_audit_set()
     measured = {}
     before = shipped_model_figures()
