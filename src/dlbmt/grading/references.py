@@ -120,15 +120,11 @@ def class_activation_maps(
     chosen = [_one_image(images, int(i))[0] for i in indices]
     if not chosen:
         return np.zeros((0, *np.shape(images)[1:3]), np.float32)
-    chosen = np.stack(chosen)
-    conv = _conv_layer(model, None)
-    weights = _class_weights(model, klasse)
-    features = keras.Model(_model_input(model), conv.output)
-    maps = []
-    for start in range(0, len(chosen), batch_size):
-        feature_maps = features(chosen[start : start + batch_size], training=False)
-        maps += _maps_of(conv, feature_maps, weights, chosen.shape[1:3])
-    return np.stack(maps)
+    # The one-pass function on just the chosen images: the same maps, one batch loop to keep.
+    _, maps = outputs_and_class_activation_maps(
+        model, np.stack(chosen), range(len(chosen)), klasse, batch_size
+    )
+    return maps
 
 
 def outputs_and_class_activation_maps(
