@@ -90,8 +90,10 @@ def test_manual_scores_survive_a_regrade(tmp_path):
         assert gradebook.find_submission(ASSIGNMENT, "anna").score == 4
 
 
-def test_unreachable_scheduler_is_a_clear_message_and_changes_nothing(tmp_path):
+def test_unreachable_scheduler_is_a_clear_message_and_changes_nothing(tmp_path, monkeypatch):
     course = _course(tmp_path)
+    # Dask's own setting shortens the wait for the scheduler (30 s by default).
+    monkeypatch.setenv("DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT", "2s")
     before = (course / "gradebook.db").read_bytes()
     completed = run_dlbmt(
         course, "autograde", ASSIGNMENT, "--scheduler", "tcp://127.0.0.1:9", check=False

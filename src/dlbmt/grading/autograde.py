@@ -266,7 +266,8 @@ def _client(scheduler: str | None, workers: int):
 
     if scheduler:
         try:
-            client = Client(scheduler, timeout="20s")
+            # Waits as long as Dask's distributed.comm.timeouts.connect (30 s unless set).
+            client = Client(scheduler)
         except OSError as error:
             raise CourseError(
                 f"No Dask scheduler answers at {scheduler} ({error}). Start it (dask scheduler, "
