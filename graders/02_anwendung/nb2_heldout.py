@@ -10,13 +10,21 @@ is far more sure of those than of the fresh ones.
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
 
 import numpy as np
 
 from dlbmt import oct as oct_module
 from dlbmt.grading import prepared
-from dlbmt.oct import MODEL_PATH, generate_oct_dataset, load_oct_samples, load_oct_test
+from dlbmt.oct import (
+    MODEL_PATH,
+    SAMPLE_PNG_PATHS,
+    TEST_PATH,
+    generate_oct_dataset,
+    load_oct_samples,
+    load_oct_test,
+)
 from dlbmt.settings import data_path
 
 # Held-out scans per class for the retraining experiment: twice the public test set, so that
@@ -77,6 +85,9 @@ def heldout_scans(seed: int, per_class: int = HELDOUT_PER_CLASS) -> tuple[np.nda
 def prepare_heldout(seed: int, folder) -> None:
     """Called once per grading run by the coordinator (dlbmt.grading.prepared)."""
     SCANS.store(folder, seed, HELDOUT_PER_CLASS)
+    SCANS.store(folder, seed, COMPARE_PER_CLASS)
+    SHIPPED_ON_COURSE_SCANS.store(folder)
+    SHIPPED_ON_NEW_SCANS.store(folder, seed, COMPARE_PER_CLASS)
 
 
 def public_test_scans() -> tuple[np.ndarray, np.ndarray]:
@@ -94,11 +105,56 @@ def as_batch(images: np.ndarray) -> np.ndarray:
     return np.asarray(images, dtype=np.float32)[..., np.newaxis]
 
 
+@lru_cache(maxsize=1)
 def shipped_model():
-    """data/oct/oct_model.keras, loaded by the graders in safe mode."""
+    """data/oct/oct_model.keras, loaded by the graders in safe mode (once per process: the
+    graders only call it, and a process grades one submission)."""
     import keras
 
     return keras.models.load_model(data_path(MODEL_PATH), safe_mode=True, compile=False)
+
+
+def _shipped_on_course_scans() -> dict:
+    from dlbmt.grading.judging import predict
+
+    model = shipped_model()
+    return {
+        "samples": predict(model, as_batch(sample_images())),
+        "public_test": predict(model, as_batch(public_test_scans()[0])),
+    }
+
+
+def _shipped_on_new_scans(seed: int, per_class: int) -> dict:
+    from dlbmt.grading.judging import predict
+
+    return {"outputs": predict(shipped_model(), as_batch(heldout_scans(seed, per_class)[0]))}
+
+
+# The shipped network's outputs are the same for every submission: the coordinator computes
+# them once per run (0.7 s of each submission's graders otherwise). They depend on this file,
+# the package's generator and loaders, the graders' predict, the model and the scans in data/.
+_SHIPPED_SOURCES = (
+    __file__, oct_module.__file__, importlib.util.find_spec("dlbmt.grading.judging").origin,
+    data_path(MODEL_PATH), data_path(TEST_PATH), *(data_path(p) for p in SAMPLE_PNG_PATHS),
+)  # fmt: skip
+SHIPPED_ON_COURSE_SCANS = prepared.HeldOut(
+    "nb2_shipped_on_course_scans", _shipped_on_course_scans, _SHIPPED_SOURCES, tensorflow=True
+)
+SHIPPED_ON_NEW_SCANS = prepared.HeldOut(
+    "nb2_shipped_on_new_scans", _shipped_on_new_scans, _SHIPPED_SOURCES, tensorflow=True
+)
+
+
+@lru_cache(maxsize=1)
+def shipped_on_course_scans() -> dict:
+    """The shipped network's softmax outputs on Bild 1-4 ("samples") and on x_test
+    ("public_test"); read from the prepared copy when there is one."""
+    return SHIPPED_ON_COURSE_SCANS.get()
+
+
+def shipped_on_new_scans(seed: int) -> np.ndarray:
+    """The shipped network's outputs on heldout_scans(seed, COMPARE_PER_CLASS)."""
+    return SHIPPED_ON_NEW_SCANS.get(seed, COMPARE_PER_CLASS)["outputs"]
 
 
 def architecture(model) -> list[tuple]:

@@ -1,12 +1,19 @@
 """Task 2b: diagnosis by eye, the pretrained OCT network and reading its softmax output.
 
 The truth of Bild 1-4 is the answer key (the source notebook's diagnoses); the
-network's outputs are computed here, with the shipped model loaded from data/.
+shipped network's outputs come from the model in data/, computed once per grading
+run by the coordinator (nb2_heldout), never from the kernel.
 """
 
 import numpy as np
 import pytest
-from nb2_heldout import COMPARE_PER_CLASS, as_batch, heldout_scans, sample_images, shipped_model
+from nb2_heldout import (
+    COMPARE_PER_CLASS,
+    as_batch,
+    heldout_scans,
+    shipped_on_course_scans,
+    shipped_on_new_scans,
+)
 
 from dlbmt.grading.judging import keras_model, predict
 from dlbmt.oct import CLASSES
@@ -52,7 +59,7 @@ def test_all_diagnoses_are_right(answers, key):
 
 
 def _shipped_on_samples() -> np.ndarray:
-    return predict(shipped_model(), as_batch(sample_images()))
+    return shipped_on_course_scans()["samples"]
 
 
 def _shipped_classes() -> list[str]:
@@ -65,7 +72,7 @@ def test_model_is_the_pretrained_network(answers, key, heldout_seed):
     model = keras_model(answers.get("model"), "oct_model")
     images, _ = heldout_scans(heldout_seed, per_class=COMPARE_PER_CLASS)
     given = predict(model, as_batch(images))
-    expected = predict(shipped_model(), as_batch(images))
+    expected = shipped_on_new_scans(heldout_seed)
     assert given.shape == expected.shape, (
         "oct_model liefert für OCT-Scans nicht eine Zeile mit vier Wahrscheinlichkeiten je Bild."
     )

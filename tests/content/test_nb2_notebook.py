@@ -362,3 +362,40 @@ def test_oct_images_are_called_generated_and_their_size_is_stated():
     text = "\n".join(c.source for c in nbformat.read(SOURCE, as_version=4).cells)
     shapes = set(re.findall(r"Form \((?:4, |Anzahl Bilder, )?(\d+), (\d+)", text))
     assert shapes == {(str(IMAGE_SIZE), str(IMAGE_SIZE))}, shapes
+
+
+@pytest.fixture(scope="module")
+def heldout():
+    pytest.importorskip("keras")
+    return grader_module("nb2_heldout")
+
+
+def test_prepared_outputs_are_the_shipped_networks_own(heldout, tmp_path, monkeypatch):
+    """What the coordinator computes once per run is what each grader process computed."""
+    import dataclasses
+    import json
+
+    from dlbmt.grading.judging import accuracy, predict
+    from dlbmt.grading.prepared import PREPARED_VARIABLE
+
+    seed = 7
+    heldout.prepare_heldout(seed, tmp_path)
+    monkeypatch.setenv(PREPARED_VARIABLE, str(tmp_path))
+
+    def must_not_draw(*parameters):
+        raise AssertionError("the graders drew what the coordinator prepared")
+
+    on_course = dataclasses.replace(heldout.SHIPPED_ON_COURSE_SCANS, draw=must_not_draw).get()
+    on_new = dataclasses.replace(heldout.SHIPPED_ON_NEW_SCANS, draw=must_not_draw)
+    on_new = on_new.get(seed, heldout.COMPARE_PER_CLASS)["outputs"]
+    model = heldout.shipped_model()
+    images, labels = heldout.public_test_scans()
+    new_scans, _ = heldout.heldout_scans(seed, heldout.COMPARE_PER_CLASS)
+    for prepared, scans in (
+        (on_course["public_test"], images),
+        (on_course["samples"], heldout.sample_images()),
+        (on_new, new_scans),
+    ):
+        np.testing.assert_allclose(prepared, predict(model, heldout.as_batch(scans)), atol=1e-6)
+    quality = json.loads(data_path("oct/oct_model_quality.json").read_text(encoding="utf-8"))
+    assert accuracy(on_course["public_test"], labels) == quality["accuracy"]
