@@ -119,12 +119,13 @@ augmentiert = {
     "rotation": np.rot90(drusen),
 }"""
         + SHOW_AUGMENTED,
-        # Keeps the vertical flip among the operations.
+        # Augments with the vertical flip, which no OCT scan shows. The network fails the
+        # held-out rule as well (capped cross-entropy 0.29-0.41 against the limit of 0.21,
+        # training seeds 0-4 and four secrets). Beside a mirror and a rotation the flip scored
+        # 0.18-0.22: its points depended on the secret and the machine, so no example uses it.
         "nb2_experiment_answer": EXPERIMENT.format(
             prepare="",
-            operations="""    lambda bild, rng: bild[::-1],
-    lambda bild, rng: np.fliplr(bild),
-    lambda bild, rng: rotate(bild, rng.uniform(-12, 12)),""",
+            operations="""    lambda bild, rng: bild[::-1],""",
             x="x_train",
             y="y_train",
             seed=0,
@@ -288,13 +289,16 @@ augmentiert = {
 }"""
         + SHOW_AUGMENTED,
         # scipy.ndimage instead of the course helpers, noise instead of brightness,
-        # another seed.
+        # another seed. Rotations of +-12 degrees and shifts of +-5 rows keep the network
+        # clear of the held-out rule: capped cross-entropy 0.095-0.141 (training seeds 3, 0
+        # and 1, seven secrets each) against the limit of 0.21; with +-10 degrees and +-3 rows
+        # it was 0.14-0.20, too close for an example that must pass on every machine.
         "nb2_experiment_answer": EXPERIMENT.format(
             prepare="from scipy import ndimage\n",
             operations="""    lambda bild, rng: bild[:, ::-1],
-    lambda bild, rng: ndimage.rotate(bild, rng.uniform(-10, 10), reshape=False, mode="nearest"),
+    lambda bild, rng: ndimage.rotate(bild, rng.uniform(-12, 12), reshape=False, mode="nearest"),
     lambda bild, rng: add_noise("speckle", bild, rng, strength=0.1),
-    lambda bild, rng: ndimage.shift(bild, (rng.uniform(-3, 3), 0), mode="nearest"),""",
+    lambda bild, rng: ndimage.shift(bild, (rng.uniform(-5, 5), 0), mode="nearest"),""",
             x="x_train",
             y="y_train",
             seed=3,
@@ -380,13 +384,15 @@ augmentiert = {
     "rauschen": np.clip(drusen + np.random.default_rng(1).normal(0, 12, drusen.shape), 0, 255),
 }"""
         + SHOW_AUGMENTED,
-        # tf.image and a Keras preprocessing layer, another seed.
+        # tf.image and a Keras preprocessing layer, another seed. RandomRotation(0.035)
+        # (+-12.6 degrees) and rolls of +-5 rows: capped cross-entropy 0.097-0.127 on held-out
+        # scans (training seeds 1, 0 and 2); with 0.03 and +-3 rows it was 0.135-0.185.
         "nb2_experiment_answer": EXPERIMENT.format(
-            prepare='drehung = keras.layers.RandomRotation(0.03, fill_mode="nearest", seed=1)\n',
+            prepare='drehung = keras.layers.RandomRotation(0.035, fill_mode="nearest", seed=1)\n',
             operations="""    lambda bild, rng: tf.image.flip_left_right(bild[..., None]).numpy()[..., 0],
     lambda bild, rng: drehung(bild[..., None].astype("float32"), training=True).numpy()[..., 0],
     lambda bild, rng: tf.image.adjust_brightness(bild.astype("float32"), rng.uniform(-40, 40)),
-    lambda bild, rng: np.roll(bild, rng.integers(-3, 4), axis=0),""",
+    lambda bild, rng: np.roll(bild, rng.integers(-5, 6), axis=0),""",
             x="x_train",
             y="y_train",
             seed=1,
