@@ -52,3 +52,27 @@ def test_the_demo_is_skipped_outside_a_virtual_environment(tmp_path, monkeypatch
     figures = bench_grading.demo(object(), tmp_path / "demo")
     assert "virtual environment" in figures["skipped"]
     assert not (tmp_path / "demo").exists()
+
+
+def test_a_lesson_figure_out_of_its_band_is_printed_and_fails_the_bench(monkeypatch, capsys):
+    from dlbmt.tools import bench
+    from dlbmt.tools.bench_lessons import Band
+
+    def measured(value):
+        def bench_assignment(course, assignment):
+            return {
+                "assignment": assignment, "reference_seconds": 30.0, "budget_seconds": 120,
+                "within_budget": True, "sandboxed_recording_seconds": 29.0,
+                "overhead_percent": -3.3, "metrics": {},
+                "lesson": [Band("stamped abnormal knees found", value, low=0.9).as_dict()],
+            }  # fmt: skip
+
+        return bench_assignment
+
+    parts = {"assignments": ["03_grenzen"], "grading": False, "margins": False, "scale": False}
+    monkeypatch.setattr(bench, "bench_assignment", measured(0.95))
+    assert bench.run_bench(None, **parts) is True
+    assert "lesson: stamped abnormal knees found 0.95 (band >= 0.9, ok)" in capsys.readouterr().out
+    monkeypatch.setattr(bench, "bench_assignment", measured(0.5))
+    assert bench.run_bench(None, **parts) is False
+    assert "0.5 (band >= 0.9, OUT OF BAND)" in capsys.readouterr().out

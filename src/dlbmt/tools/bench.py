@@ -5,6 +5,8 @@ For each assignment it measures, on this machine:
   against the notebook's budget from its issue;
 - the same notebook run by our sandboxed runner with recording;
 - every number the reference run recorded whose name mentions accuracy, mse or loss;
+- the figures each notebook's lesson stands on, with their bands
+  (:mod:`dlbmt.tools.bench_lessons`);
 - the grading overhead per submission and the throughput against stock nbgrader
   (:mod:`dlbmt.tools.bench_grading`; skip with ``--no-grading``);
 - the seconds per submission as the class grows, 16 to 256 tiny submissions, against
@@ -28,6 +30,7 @@ import nbformat
 from dlbmt.grading.answers import AnswerStore
 from dlbmt.grading.course import Course
 from dlbmt.grading.execution import execute_notebook
+from dlbmt.tools.bench_lessons import lesson_bands
 
 BUDGET_SECONDS = {"01_grundlagen": 90, "02_anwendung": 120, "03_grenzen": 120}
 METRIC_WORDS = ("accuracy", "mse", "loss")
@@ -72,6 +75,7 @@ def bench_assignment(course: Course, assignment: str) -> dict:
             nbformat.read(source, as_version=4), answer_dir=answers, data_dir=course.data
         )
         metrics = recorded_metrics(answers)
+        lesson = [band.as_dict() for band in lesson_bands(course, assignment, answers)]
     budget = BUDGET_SECONDS.get(assignment)
     return {
         "assignment": assignment,
@@ -81,6 +85,7 @@ def bench_assignment(course: Course, assignment: str) -> dict:
         "sandboxed_recording_seconds": round(result.seconds, 1),
         "overhead_percent": round(100 * (result.seconds - bare) / bare, 1),
         "metrics": metrics,
+        "lesson": lesson,
     }
 
 
@@ -95,7 +100,10 @@ def run_bench(
     seeds: int = 10,
     json_path: Path | None = None,
 ) -> bool:
-    """Measure and print everything ``make bench`` reports; False when a budget or margin broke."""
+    """Measure and print everything ``make bench`` reports.
+
+    False when a budget, a lesson band or a margin broke.
+    """
     results = [bench_assignment(course, a) for a in assignments]
     grading_figures = None
     if grading:
@@ -111,6 +119,8 @@ def run_bench(
         )
         for name, value in item["metrics"].items():
             print(f"    {name} = {value}")
+        for band in item["lesson"]:
+            print(f"    lesson: {band['text']}")
     if grading_figures:
         print_grading(grading_figures)
     scale_rows = None
@@ -135,7 +145,8 @@ def run_bench(
         }
         json_path.write_text(json.dumps(payload, indent=1), encoding="utf-8")
     budgets = all(item["within_budget"] for item in results)
-    return budgets and (margin_rows is None or margin_tools.holds(margin_rows))
+    lessons = all(band["holds"] for item in results for band in item["lesson"])
+    return budgets and lessons and (margin_rows is None or margin_tools.holds(margin_rows))
 
 
 def print_grading(grading: dict) -> None:
