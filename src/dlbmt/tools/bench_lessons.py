@@ -69,15 +69,12 @@ def _recorded(answers: Path, task: str, name: str):
 def oct_lesson(course: Course, answers: Path) -> list[Band]:
     """The shipped OCT network on x_test, and what the reference's augmentation made of it."""
     import keras
-    import numpy as np
 
-    from dlbmt.grading.judging import accuracy, predict
-    from dlbmt.oct import MODEL_PATH, TEST_PATH
+    from dlbmt.oct import MODEL_PATH
+    from dlbmt.tools.recipes.oct import quality_on_test_scans
 
-    with np.load(course.data / TEST_PATH, allow_pickle=False) as archive:
-        images, labels = archive["x"], archive["y"]
     model = keras.models.load_model(course.data / MODEL_PATH, compile=False)
-    shipped = accuracy(predict(model, images[..., None].astype("float32")), labels)
+    shipped = quality_on_test_scans(model, course.data)["accuracy"]
     augmented = float(_recorded(answers, "nb2_experiment", "accuracy_augmented"))
     return [
         Band("shipped OCT network, accuracy on x_test", shipped, *OCT_SHIPPED_ACCURACY),

@@ -137,6 +137,12 @@ def quality_record(labels: np.ndarray, predicted: np.ndarray) -> dict:
     }
 
 
+def quality_on_test_scans(model, data_dir: Path) -> dict:
+    """The quality record's figures of ``model`` on the test scans in ``data_dir``."""
+    x_test, y_test = _load(Path(data_dir), TEST_PATH)
+    return quality_record(y_test, predict_classes(model, x_test))
+
+
 def train(data_dir: Path) -> dict:
     """Train, evaluate and save the OCT model and its quality record into ``data_dir/oct``."""
     import keras
